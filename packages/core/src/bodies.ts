@@ -1,0 +1,245 @@
+/**
+ * Bodies in and out. Every accepted input becomes an `AsyncIterable<Uint8Array>` once, at the edge;
+ * reads return a Web `ReadableStream<Uint8Array>`. Nothing here holds a whole body in memory unless
+ * the caller asked for bytes.
+ *
+ * @module
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { AbortedError, InvalidArgumentError, TooLargeError, isStowageError } from './errors.ts';
+
+/**
+ * Everything a write accepts: bytes, text (stored as UTF-8), a `Blob` or `File`, a Web
+ * `ReadableStream`, a Node `Readable` or any `AsyncIterable<Uint8Array>`.
+ */
+export type Body =
+  | Uint8Array
+  | ArrayBuffer
+  | string
+  | Blob
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>;
+
+/** Bodies are handed to backends in slices of at most this many bytes. */
+export const SLICE_BYTES = 1024 * 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** A body converted for a backend: the bytes as an async iterable, and the size when known up front. */
+export interface SourceBody {
+  chunks: AsyncIterable<Uint8Array>;
+  size: number | undefined;
+}
+
+async function* slices(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  for (let offset = 0; offset < bytes.byteLength; offset += SLICE_BYTES) {
+    yield bytes.subarray(offset, Math.min(bytes.byteLength, offset + SLICE_BYTES));
+  }
+}
+
+async function* fromReadableStream(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let done = false;
+  try {
+    while (true) {
+      const next = await reader.read();
+      if (next.done) {
+        done = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    if (!done) await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
+}
+
+function isReadableStream(value: unknown): value is ReadableStream<Uint8Array> {
+  return typeof value === 'object' && value !== null && typeof (value as ReadableStream).getReader === 'function';
+}
+
+/** Converts any accepted body to an async iterable of byte chunks; `InvalidArgumentError` for anything else. */
+export function toSource(body: Body, key?: string): SourceBody {
+  if (typeof body === 'string') {
+    const bytes = encoder.encode(body);
+    return { chunks: slices(bytes), size: bytes.byteLength };
+  }
+  if (body instanceof Uint8Array) return { chunks: slices(body), size: body.byteLength };
+  if (body instanceof ArrayBuffer) return { chunks: slices(new Uint8Array(body)), size: body.byteLength };
+  if (ArrayBuffer.isView(body)) {
+    const view = body as ArrayBufferView;
+    return { chunks: slices(new Uint8Array(view.buffer, view.byteOffset, view.byteLength)), size: view.byteLength };
+  }
+  if (typeof Blob !== 'undefined' && body instanceof Blob) {
+    return { chunks: fromReadableStream(body.stream() as ReadableStream<Uint8Array>), size: body.size };
+  }
+  // Web streams are async iterable in Node, but reading through a reader is faster and portable.
+  if (isReadableStream(body)) return { chunks: fromReadableStream(body), size: undefined };
+  if (isAsyncIterable(body)) return { chunks: body as AsyncIterable<Uint8Array>, size: undefined };
+  const kind = body === null ? 'null' : typeof body === 'object' ? ((body as object).constructor?.name ?? 'object') : typeof body;
+  throw new InvalidArgumentError(
+    `unsupported body type ${kind}: pass a Uint8Array, string, Blob, ReadableStream, Node Readable or AsyncIterable<Uint8Array>`,
+    { key },
+  );
+}
+
+/** Counts, hashes and limits a body as it flows. */
+export interface MeteredBody {
+  chunks: AsyncIterable<Uint8Array>;
+  /** Bytes yielded so far. */
+  bytes(): number;
+  /** SHA-256 (lowercase hex) of everything yielded; valid once iteration has finished. */
+  sha256(): string;
+}
+
+/** Options of {@link meterBody}. */
+export interface MeterOptions {
+  maxSize?: number | undefined;
+  signal?: AbortSignal | undefined;
+  key?: string | undefined;
+  backend?: string | undefined;
+}
+
+/** Throws `AbortedError` when `signal` has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, key?: string, backend?: string): void {
+  if (signal?.aborted) {
+    throw new AbortedError(`operation aborted${key === undefined ? '' : ` on ${JSON.stringify(key)}`}`, {
+      key,
+      backend,
+      cause: signal.reason,
+    });
+  }
+}
+
+/**
+ * Wraps a source so that it counts bytes, computes SHA-256, fails with `TooLargeError` as soon as
+ * `maxSize` is crossed (before the offending chunk reaches the backend), and with `AbortedError` when
+ * the signal fires. A chunk that is not a `Uint8Array` fails with `InvalidArgumentError`.
+ */
+export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptions = {}): MeteredBody {
+  const hash: Hash = createHash('sha256');
+  let count = 0;
+  let digest: string | undefined;
+  const { maxSize, signal, key, backend } = options;
+  async function* run(): AsyncGenerator<Uint8Array> {
+    throwIfAborted(signal, key, backend);
+    for await (const chunk of source) {
+      throwIfAborted(signal, key, backend);
+      if (!(chunk instanceof Uint8Array)) {
+        throw new InvalidArgumentError(
+          `body stream yielded ${typeof chunk === 'string' ? 'a string' : typeof chunk}; streams must yield Uint8Array chunks`,
+          { key, backend },
+        );
+      }
+      if (chunk.byteLength === 0) continue;
+      count += chunk.byteLength;
+      if (maxSize !== undefined && count > maxSize) {
+        throw new TooLargeError(maxSize, `body of ${JSON.stringify(key ?? '')} exceeds the limit of ${maxSize} bytes`, { key, backend });
+      }
+      hash.update(chunk);
+      yield chunk;
+    }
+    throwIfAborted(signal, key, backend);
+    digest = hash.digest('hex');
+  }
+  return {
+    chunks: run(),
+    bytes: () => count,
+    sha256: () => {
+      if (digest === undefined) throw new Error('sha256() called before the body was fully read');
+      return digest;
+    },
+  };
+}
+
+/** Reads a whole stream into one `Uint8Array`. */
+export async function streamToBytes(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of fromReadableStream(stream)) {
+    parts.push(chunk);
+    total += chunk.byteLength;
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.byteLength;
+  }
+  return out;
+}
+
+/** Decodes UTF-8 bytes; `InvalidArgumentError` when they are not valid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array, key?: string): string {
+  try {
+    return decoder.decode(bytes);
+  } catch (cause) {
+    throw new InvalidArgumentError(`content of ${JSON.stringify(key ?? '')} is not valid UTF-8`, { key, cause });
+  }
+}
+
+/** An empty byte stream. */
+export function emptyStream(): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.close();
+    },
+  });
+}
+
+/**
+ * Wraps a read stream so that the caller's `AbortSignal` cancels the backend read and errors the
+ * stream with `AbortedError`, and so that errors that are not stowage errors reach the reader as
+ * `UnavailableError`-free originals (the adapter maps them).
+ */
+export function guardReadStream(
+  stream: ReadableStream<Uint8Array>,
+  signal: AbortSignal | undefined,
+  key: string,
+  backend: string,
+): ReadableStream<Uint8Array> {
+  if (!signal) return stream;
+  const reader = stream.getReader();
+  let onAbort: (() => void) | undefined;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        onAbort = () => {
+          const error = new AbortedError(`read of ${JSON.stringify(key)} aborted`, { key, backend, cause: signal.reason });
+          reader.cancel(error).catch(() => {});
+          try {
+            controller.error(error);
+          } catch {
+            // already closed
+          }
+        };
+        if (signal.aborted) onAbort();
+        else signal.addEventListener('abort', onAbort, { once: true });
+      },
+      async pull(controller) {
+        try {
+          const next = await reader.read();
+          if (next.done) {
+            signal.removeEventListener('abort', onAbort!);
+            controller.close();
+          } else controller.enqueue(next.value);
+        } catch (error) {
+          signal.removeEventListener('abort', onAbort!);
+          if (!signal.aborted || isStowageError(error)) controller.error(error);
+        }
+      },
+      cancel(reason) {
+        signal.removeEventListener('abort', onAbort!);
+        return reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

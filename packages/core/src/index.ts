@@ -1,0 +1,80 @@
+/**
+ * `@stowage/core`: one contract for storing blobs on any backend.
+ *
+ * Users work with {@link Store} (open one with {@link openStore}); adapter authors implement
+ * {@link Backend} and declare {@link Capabilities}.
+ *
+ * @module
+ */
+export type {
+  AdapterDefinition,
+  Backend,
+  BackendCopyOptions,
+  BackendListOptions,
+  BackendReadResult,
+  BackendWriteRequest,
+  ByteRange,
+  ListEntry,
+  ListPage,
+  ObjectInfo,
+  OperationContext,
+  SignUrlOptions,
+} from './backend.ts';
+export { SLICE_BYTES, meterBody, streamToBytes, toSource, type Body, type MeteredBody } from './bodies.ts';
+export { ALL_CAPABILITIES, assertCapabilities, defineCapabilities, type Capabilities, type CapabilityName } from './capabilities.ts';
+export { DEFAULT_CONTENT_TYPE, inferContentType } from './content-type.ts';
+export {
+  AbortedError,
+  AlreadyExistsError,
+  CapabilityNotSupportedError,
+  ErrorCode,
+  InvalidArgumentError,
+  InvalidPathError,
+  NotFoundError,
+  PermissionDeniedError,
+  PreconditionFailedError,
+  RangeNotSatisfiableError,
+  StowageError,
+  TooLargeError,
+  UnavailableError,
+  createError,
+  isStowageError,
+  type StowageErrorOptions,
+} from './errors.ts';
+export { compileGlob, type CompiledGlob } from './glob.ts';
+export { MAX_METADATA_BYTES, validateContentType, validateMetadata } from './metadata.ts';
+export {
+  MAX_KEY_BYTES,
+  MAX_SEGMENT_BYTES,
+  assertValidKey,
+  assertValidPrefix,
+  compareUtf16,
+  compareUtf8,
+  isValidKey,
+  keyProblem,
+  normalizeRoot,
+} from './paths.ts';
+export {
+  maskSecrets,
+  maskUrl,
+  openStore,
+  openStores,
+  registerAdapter,
+  substituteEnv,
+  type BackendConfig,
+  type ModuleLoader,
+  type OpenOptions,
+  type StoreConfig,
+  type StowageConfig,
+} from './registry.ts';
+export {
+  Store,
+  type CapabilityRequired,
+  type CopyOptions,
+  type ListOptions,
+  type OperationOptions,
+  type ReadOptions,
+  type StoreOptions,
+  type StoredObject,
+  type WriteOptions,
+} from './store.ts';

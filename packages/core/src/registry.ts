@@ -1,0 +1,283 @@
+/**
+ * Opening stores from a URL or a config object. Core maps a scheme (or a config `type`) to an adapter
+ * package and imports it only when used; a missing package is an error that names what to install.
+ *
+ * @module
+ */
+import type { AdapterDefinition, Backend } from './backend.ts';
+import { assertCapabilities } from './capabilities.ts';
+import { InvalidArgumentError, StowageError, isStowageError } from './errors.ts';
+import { Store, type StoreOptions } from './store.ts';
+
+/** Loads an adapter module; the default is a dynamic `import()`. */
+export type ModuleLoader = (specifier: string) => Promise<unknown>;
+
+interface Registration {
+  /** The package (or module) that exports `adapter`. */
+  module: string;
+  /** An already loaded definition (from `registerAdapter`). */
+  definition?: AdapterDefinition<never>;
+}
+
+const SCHEMES = new Map<string, Registration>([
+  ['memory', { module: '@stowage/memory' }],
+  ['file', { module: '@stowage/local' }],
+  ['sqlite', { module: '@stowage/sql-blob' }],
+  ['postgres', { module: '@stowage/sql-blob' }],
+  ['postgresql', { module: '@stowage/sql-blob' }],
+  ['mysql', { module: '@stowage/sql-blob' }],
+  ['mariadb', { module: '@stowage/sql-blob' }],
+  ['s3', { module: '@stowage/s3' }],
+  ['gs', { module: '@stowage/gcs' }],
+  ['az', { module: '@stowage/azure' }],
+  ['azure', { module: '@stowage/azure' }],
+]);
+
+const TYPES = new Map<string, Registration>([
+  ['memory', { module: '@stowage/memory' }],
+  ['local', { module: '@stowage/local' }],
+  ['sql-blob', { module: '@stowage/sql-blob' }],
+  ['sqlite', { module: '@stowage/sql-blob' }],
+  ['postgres', { module: '@stowage/sql-blob' }],
+  ['mysql', { module: '@stowage/sql-blob' }],
+  ['s3', { module: '@stowage/s3' }],
+  ['gcs', { module: '@stowage/gcs' }],
+  ['azure', { module: '@stowage/azure' }],
+]);
+
+/**
+ * Registers an adapter for URL schemes and a config `type`, either as a loaded definition or as a
+ * module specifier to import on first use. Third-party adapters use this.
+ */
+export function registerAdapter(definition: AdapterDefinition<never> | { name: string; schemes: readonly string[]; module: string }): void {
+  const registration: Registration =
+    'module' in definition ? { module: definition.module } : { module: definition.name, definition };
+  for (const scheme of definition.schemes) SCHEMES.set(scheme.replace(/:$/, ''), registration);
+  TYPES.set(definition.name, registration);
+}
+
+const SECRET_NAME = /secret|password|passwd|token|credential|key$|^key|sas|signature|private/i;
+
+/** Replaces every secret value in `text` with `***`. */
+export function maskSecrets(text: string, secrets: Iterable<string>): string {
+  let out = text;
+  for (const secret of secrets) if (secret.length >= 3) out = out.split(secret).join('***');
+  return out;
+}
+
+/** Collects the values of secret-looking options (and URL passwords) for masking. */
+function collectSecrets(value: unknown, name: string, extraNames: readonly string[], into: Set<string>): void {
+  if (typeof value === 'string') {
+    if (SECRET_NAME.test(name) || extraNames.includes(name)) into.add(value);
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      try {
+        const url = new URL(value);
+        if (url.password) {
+          into.add(url.password);
+          into.add(decodeURIComponent(url.password));
+        }
+        for (const [param, paramValue] of url.searchParams) if (SECRET_NAME.test(param)) into.add(paramValue);
+      } catch {
+        // not a URL after all
+      }
+    }
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, child] of Object.entries(value)) collectSecrets(child, key, extraNames, into);
+  }
+}
+
+/** A URL with its password and secret-looking query parameters masked, for messages. */
+export function maskUrl(url: string): string {
+  const secrets = new Set<string>();
+  collectSecrets(url, 'url', [], secrets);
+  return maskSecrets(url, secrets);
+}
+
+/**
+ * Replaces `${NAME}` (and `${NAME:-default}`) in every string of `value` with the environment
+ * variable's value; `InvalidArgumentError` naming the variable when it is unset and has no default.
+ * `$${` stands for a literal `${`.
+ */
+export function substituteEnv<T>(value: T, env: Record<string, string | undefined> = process.env): T {
+  if (typeof value === 'string') {
+    return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined) => {
+      if (match.startsWith('$$')) return match.slice(1);
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      throw new InvalidArgumentError(`configuration refers to the environment variable ${name}, which is not set`);
+    }) as T;
+  }
+  if (Array.isArray(value)) return value.map((item) => substituteEnv(item, env)) as T;
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) out[key] = substituteEnv(child, env);
+    return out as T;
+  }
+  return value;
+}
+
+/** One backend in a configuration: its adapter `type` (or a `url`) and the adapter's options. */
+export interface BackendConfig {
+  /** The adapter: `local`, `memory`, `sql-blob`, `s3`, `gcs`, `azure`, a registered name, or a package name. */
+  type?: string | undefined;
+  /** A store URL instead of `type` + `options`. */
+  url?: string | undefined;
+  /** The adapter's options. */
+  options?: Record<string, unknown> | undefined;
+}
+
+/** One named store: the backend it lives on and its root and limits. */
+export interface StoreConfig extends StoreOptions {
+  /** The name of a backend in `backends`, or a store URL. */
+  backend: string;
+}
+
+/** A configuration with several backends and named stores. */
+export interface StowageConfig {
+  backends?: Record<string, BackendConfig> | undefined;
+  stores?: Record<string, StoreConfig> | undefined;
+}
+
+/** Options of {@link openStore}. */
+export interface OpenOptions extends StoreOptions {
+  /** Imports adapter packages (default: dynamic `import()` from core). Pass `(m) => import(m)` from your own module when your package manager isolates dependencies. */
+  load?: ModuleLoader | undefined;
+  /** The environment used for `${ENV}` substitution (default `process.env`). */
+  env?: Record<string, string | undefined> | undefined;
+}
+
+const defaultLoader: ModuleLoader = (specifier) => import(specifier);
+
+async function loadDefinition(registration: Registration, what: string, load: ModuleLoader): Promise<AdapterDefinition<never>> {
+  if (registration.definition) return registration.definition;
+  let mod: unknown;
+  try {
+    mod = await load(registration.module);
+  } catch (cause) {
+    const code = (cause as { code?: string } | null)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      const missing = String((cause as Error).message ?? '');
+      if (missing.includes(registration.module) || !missing.includes("'")) {
+        throw new InvalidArgumentError(`${what} needs the package ${registration.module}: install it (for example \`npm install ${registration.module}\`)`, { cause });
+      }
+    }
+    throw cause;
+  }
+  const definition = (mod as { adapter?: AdapterDefinition<never> }).adapter;
+  if (!definition || typeof definition.create !== 'function') {
+    throw new InvalidArgumentError(`${registration.module} does not export an adapter definition named 'adapter'`);
+  }
+  return definition;
+}
+
+function registrationForType(type: string): Registration {
+  return TYPES.get(type) ?? { module: type };
+}
+
+async function openBackend(
+  config: BackendConfig,
+  name: string,
+  load: ModuleLoader,
+  env: Record<string, string | undefined> | undefined,
+): Promise<Backend> {
+  const resolved = substituteEnv(config, env);
+  const secrets = new Set<string>();
+  try {
+    let definition: AdapterDefinition<never>;
+    let options: Record<string, unknown>;
+    if (resolved.url !== undefined) {
+      const url = parseStoreUrl(resolved.url);
+      collectSecrets(resolved.url, 'url', [], secrets);
+      const registration = SCHEMES.get(url.protocol.slice(0, -1));
+      if (!registration) throw new InvalidArgumentError(`no adapter is registered for the scheme '${url.protocol}' (backend '${name}')`);
+      definition = await loadDefinition(registration, `the ${url.protocol} URL of backend '${name}'`, load);
+      if (!definition.optionsFromUrl) throw new InvalidArgumentError(`the ${definition.name} adapter cannot be opened from a URL`);
+      options = { ...(definition.optionsFromUrl(url) as Record<string, unknown>), ...resolved.options };
+    } else if (resolved.type !== undefined) {
+      definition = await loadDefinition(registrationForType(resolved.type), `backend '${name}' of type '${resolved.type}'`, load);
+      options = { ...resolved.options };
+    } else {
+      throw new InvalidArgumentError(`backend '${name}' needs a 'type' or a 'url'`);
+    }
+    collectSecrets(options, 'options', definition.secretOptions ?? [], secrets);
+    const backend = await definition.create(options as never);
+    assertCapabilities(backend.capabilities, definition.name);
+    return backend;
+  } catch (error) {
+    throw withMaskedMessage(error, secrets);
+  }
+}
+
+function withMaskedMessage(error: unknown, secrets: Set<string>): unknown {
+  if (secrets.size === 0 || !(error instanceof Error)) return error;
+  const masked = maskSecrets(error.message, secrets);
+  if (masked === error.message) return error;
+  if (isStowageError(error)) {
+    const copy = new StowageError((error as StowageError).code, masked, {
+      key: (error as StowageError).key,
+      backend: (error as StowageError).backend,
+    });
+    return copy;
+  }
+  return new Error(masked);
+}
+
+function parseStoreUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch (cause) {
+    throw new InvalidArgumentError(`not a store URL: ${JSON.stringify(maskUrl(text))}`, { cause });
+  }
+}
+
+/**
+ * Opens a store from a URL (`memory://`, `file:./data`, `sqlite:./store.db`, `s3://bucket/prefix`, ...)
+ * or a backend config. The adapter package is imported only now; when it is not installed, the error
+ * names the package to install.
+ *
+ * @example
+ * ```ts
+ * const store = await openStore('file:./data')
+ * await store.write('notes/hello.txt', 'Hello!')
+ * ```
+ */
+export async function openStore(source: string | URL | BackendConfig, options: OpenOptions = {}): Promise<Store> {
+  const config: BackendConfig = typeof source === 'string' || source instanceof URL ? { url: String(source) } : source;
+  const backend = await openBackend(config, typeof source === 'string' ? maskUrl(source) : 'store', options.load ?? defaultLoader, options.env);
+  return new Store(backend, options);
+}
+
+/**
+ * Opens the named stores of a configuration; stores on the same backend share one backend instance.
+ * Close them with `closeAll()`.
+ */
+export async function openStores(
+  config: StowageConfig,
+  options: Omit<OpenOptions, keyof StoreOptions> = {},
+): Promise<{ stores: Record<string, Store>; closeAll(): Promise<void> }> {
+  if (typeof config !== 'object' || config === null) throw new InvalidArgumentError('configuration must be an object');
+  const load = options.load ?? defaultLoader;
+  const backends = new Map<string, Backend>();
+  const stores: Record<string, Store> = {};
+  const closeAll = async (): Promise<void> => {
+    await Promise.allSettled([...backends.values()].map((backend) => backend.close()));
+  };
+  try {
+    for (const [name, storeConfig] of Object.entries(config.stores ?? {})) {
+      const target = storeConfig.backend;
+      let backend = backends.get(target);
+      if (!backend) {
+        const backendConfig = config.backends?.[target] ?? (target.includes(':') ? { url: target } : undefined);
+        if (!backendConfig) throw new InvalidArgumentError(`store '${name}' refers to the backend '${target}', which the configuration does not define`);
+        backend = await openBackend(backendConfig, target.includes(':') ? maskUrl(target) : target, load, options.env);
+        backends.set(target, backend);
+      }
+      stores[name] = new Store(backend, { root: storeConfig.root, maxSize: storeConfig.maxSize, strictHierarchy: storeConfig.strictHierarchy });
+    }
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+  return { stores, closeAll };
+}

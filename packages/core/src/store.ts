@@ -1,0 +1,625 @@
+/**
+ * The user-facing `Store`: validates keys and options, gates capabilities, converts bodies, computes
+ * digests, enforces size limits, and emulates what a backend lacks (copy, move, glob, folders).
+ *
+ * @module
+ */
+import type {
+  Backend,
+  BackendReadResult,
+  ByteRange,
+  ListEntry,
+  ListPage,
+  ObjectInfo,
+  SignUrlOptions,
+} from './backend.ts';
+import {
+  decodeUtf8,
+  emptyStream,
+  guardReadStream,
+  meterBody,
+  streamToBytes,
+  throwIfAborted,
+  toSource,
+  type Body,
+} from './bodies.ts';
+import type { Capabilities } from './capabilities.ts';
+import { inferContentType } from './content-type.ts';
+import {
+  AbortedError,
+  AlreadyExistsError,
+  CapabilityNotSupportedError,
+  InvalidArgumentError,
+  RangeNotSatisfiableError,
+  TooLargeError,
+  isStowageError,
+  type StowageError,
+} from './errors.ts';
+import { compileGlob } from './glob.ts';
+import { validateContentType, validateMetadata } from './metadata.ts';
+import { assertValidKey, assertValidPrefix, normalizeRoot, utf8Length, MAX_KEY_BYTES } from './paths.ts';
+
+/**
+ * The type of an argument that needs a capability the backend lacks: passing anything to it is a
+ * compile error whose message names the capability.
+ */
+export interface CapabilityRequired<Name extends string> {
+  readonly 'stowage: the backend does not declare this capability': Name;
+}
+
+type Gate<C extends Capabilities, K extends keyof Capabilities, T> = C[K] extends false ? CapabilityRequired<K & string> : T;
+
+/** Options every operation takes. */
+export interface OperationOptions {
+  /** Aborts the operation; the abort reaches the backend's SDK call. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of a read. */
+export interface ReadOptions<C extends Capabilities = Capabilities> extends OperationOptions {
+  /** Only these bytes (needs `rangeRead`). A range past the end is clamped; an offset past the end is `RangeNotSatisfiableError`. */
+  range?: Gate<C, 'rangeRead', ByteRange> | undefined;
+}
+
+/** Options of a write. */
+export interface WriteOptions<C extends Capabilities = Capabilities> extends OperationOptions {
+  /** The MIME type; inferred from the key's extension when absent. */
+  contentType?: string | undefined;
+  /** User metadata (needs `userMetadata`): lowercase `[a-z0-9-_]` keys, string values, 2 KiB in all. */
+  metadata?: Gate<C, 'userMetadata', Record<string, string>> | undefined;
+  /** `'*'`: create only, fail with `AlreadyExistsError` when the key exists (needs `conditionalWrite`). */
+  ifNoneMatch?: Gate<C, 'conditionalWrite', '*'> | undefined;
+  /** Compare-and-swap: fail with `PreconditionFailedError` unless the current etag is this (needs `conditionalWrite`). */
+  ifMatch?: Gate<C, 'conditionalWrite', string> | undefined;
+  /** Refuse bodies larger than this many bytes (the smaller of this and the store's `maxSize` applies). */
+  maxSize?: number | undefined;
+  /** The exact size of a streamed body, when known: it is checked against `maxSize` before any I/O and against the bytes that arrive. */
+  size?: number | undefined;
+}
+
+/** Options of a listing. */
+export interface ListOptions extends OperationOptions {
+  /** Only keys starting with this. */
+  prefix?: string | undefined;
+  /** `'/'`: group keys below the next `/` into `prefixes` (emulated when the backend lacks `listDelimiter`). */
+  delimiter?: '/' | undefined;
+  /** Items plus prefixes per page, 1 to 1000 (default 1000). */
+  limit?: number | undefined;
+  /** Resume after the last entry of the page that returned this cursor. */
+  cursor?: string | undefined;
+}
+
+/** Options of copy and move. */
+export interface CopyOptions<C extends Capabilities = Capabilities> extends OperationOptions {
+  /** `'*'`: fail with `AlreadyExistsError` when the destination exists (needs `conditionalWrite`). */
+  ifNoneMatch?: Gate<C, 'conditionalWrite', '*'> | undefined;
+}
+
+/** An object opened for reading: its metadata and its bytes. */
+export interface StoredObject {
+  info: ObjectInfo;
+  body: ReadableStream<Uint8Array>;
+  /** The bytes returned, when a range was asked (after clamping). */
+  range?: { offset: number; length: number } | undefined;
+}
+
+/** Options of a store. */
+export interface StoreOptions {
+  /** Every key is stored under this folder prefix; the store sees only keys below it. */
+  root?: string | undefined;
+  /** Refuse bodies larger than this many bytes, while streaming, before anything is stored. */
+  maxSize?: number | undefined;
+  /**
+   * Enforce the filesystem rule on every backend: a write of `a/b` fails while `a` exists and a write
+   * of `a` fails while anything exists under `a/`. For data that must move between backends.
+   */
+  strictHierarchy?: boolean | undefined;
+}
+
+const MAX_PAGE = 1000;
+const DELETE_BATCH = 1000;
+
+function checkLimit(name: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new InvalidArgumentError(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+function minDefined(...values: (number | null | undefined)[]): number | undefined {
+  let result: number | undefined;
+  for (const value of values) if (typeof value === 'number' && (result === undefined || value < result)) result = value;
+  return result;
+}
+
+/**
+ * A store of blobs on one backend. Open one with `openStore(...)` or `new Store(backend)`.
+ *
+ * @typeParam C - the backend's capabilities; when literal, calls that need a missing capability are
+ * compile errors.
+ *
+ * @example
+ * ```ts
+ * import { Store } from '@stowage/core'
+ * import { MemoryBackend } from '@stowage/memory'
+ *
+ * const store = new Store(new MemoryBackend())
+ * await store.write('hello.txt', 'Hello!')
+ * console.log(await store.readText('hello.txt')) // Hello!
+ * ```
+ */
+export class Store<C extends Capabilities = Capabilities> {
+  readonly #backend: Backend<C>;
+  readonly #root: string;
+  readonly #maxSize: number | undefined;
+  readonly #strict: boolean;
+
+  constructor(backend: Backend<C>, options: StoreOptions = {}) {
+    this.#backend = backend;
+    this.#root = normalizeRoot(options.root);
+    this.#maxSize = checkLimit('maxSize', options.maxSize);
+    this.#strict = options.strictHierarchy === true;
+  }
+
+  /** What the backend can do. */
+  get capabilities(): C {
+    return this.#backend.capabilities;
+  }
+
+  /** The backend's name, such as `'local'`. */
+  get backendName(): string {
+    return this.#backend.name;
+  }
+
+  /** The folder prefix this store is rooted at (`''` for the backend's top). */
+  get root(): string {
+    return this.#root;
+  }
+
+  /**
+   * A store that sees only the keys below `prefix` of this one, as if they were top-level keys. It
+   * shares the backend (closing either closes both).
+   */
+  at(prefix: string): Store<C> {
+    const root = normalizeRoot(prefix);
+    return new Store(this.#backend, {
+      root: this.#root + root,
+      maxSize: this.#maxSize,
+      strictHierarchy: this.#strict,
+    });
+  }
+
+  // ---- keys and errors ----
+
+  #absolute(key: unknown, what = 'key'): string {
+    assertValidKey(key, what);
+    const full = this.#root + key;
+    if (this.#root !== '' && utf8Length(full) > MAX_KEY_BYTES) assertValidKey(full, what);
+    return full;
+  }
+
+  #relative(key: string): string {
+    return this.#root === '' ? key : key.slice(this.#root.length);
+  }
+
+  #info(info: ObjectInfo): ObjectInfo {
+    return this.#root === '' ? info : { ...info, key: this.#relative(info.key) };
+  }
+
+  #require(capability: keyof Capabilities, operation: string, key?: string): void {
+    const value = this.#backend.capabilities[capability];
+    if (value === false) {
+      throw new CapabilityNotSupportedError(capability, `${operation} needs the '${capability}' capability, which the '${this.#backend.name}' backend does not declare`, {
+        key,
+        backend: this.#backend.name,
+      });
+    }
+  }
+
+  /** Gives errors from the backend the caller's relative key and the backend's name. */
+  #fail(error: unknown, key: string | undefined, signal: AbortSignal | undefined): never {
+    if (isStowageError(error)) {
+      const e = error as StowageError;
+      if (key !== undefined) e.key = key;
+      e.backend ??= this.#backend.name;
+      throw e;
+    }
+    if (signal?.aborted) {
+      throw new AbortedError(`operation on ${JSON.stringify(key ?? '')} aborted`, { key, backend: this.#backend.name, cause: error });
+    }
+    throw error;
+  }
+
+  async #call<T>(key: string | undefined, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+    throwIfAborted(signal, key, this.#backend.name);
+    try {
+      return await run();
+    } catch (error) {
+      this.#fail(error, key, signal);
+    }
+  }
+
+  // ---- reading ----
+
+  /** The object's metadata; `NotFoundError` when missing. */
+  async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
+    const full = this.#absolute(key);
+    const info = await this.#call(key, options.signal, () => this.#backend.stat(full, { signal: options.signal }));
+    return this.#info(info);
+  }
+
+  /** Whether the object exists. */
+  async exists(key: string, options: OperationOptions = {}): Promise<boolean> {
+    try {
+      await this.stat(key, options);
+      return true;
+    } catch (error) {
+      if (isStowageError(error, 'NOT_FOUND')) return false;
+      throw error;
+    }
+  }
+
+  /** Opens the object for reading: its metadata and a stream of its bytes (or of the range asked). */
+  async get(key: string, options: ReadOptions<C> = {}): Promise<StoredObject> {
+    const full = this.#absolute(key);
+    const range = options.range as ByteRange | undefined;
+    const { signal } = options;
+    if (range !== undefined) {
+      this.#require('rangeRead', 'a range read', key);
+      const normalized = this.#checkRange(range);
+      if ((('length' in normalized && normalized.length === 0) || ('suffix' in normalized && normalized.suffix === 0))) {
+        // Zero bytes asked: answer from stat, so no backend needs a special case for an empty range.
+        const info = await this.stat(key, { signal });
+        const offset = 'offset' in normalized ? normalized.offset : info.size;
+        if (offset > info.size) {
+          throw new RangeNotSatisfiableError(`range starts at ${offset}, past the end of ${JSON.stringify(key)} (${info.size} bytes)`, {
+            key,
+            backend: this.#backend.name,
+            size: info.size,
+          });
+        }
+        return { info, body: emptyStream(), range: { offset, length: 0 } };
+      }
+    }
+    const result: BackendReadResult = await this.#call(key, signal, () => this.#backend.read(full, { signal, range }));
+    return {
+      info: this.#info(result.info),
+      body: guardReadStream(result.body, signal, key, this.#backend.name),
+      range: result.range,
+    };
+  }
+
+  #checkRange(range: unknown): ByteRange {
+    if (typeof range !== 'object' || range === null) throw new InvalidArgumentError('range must be { offset, length? } or { suffix }');
+    const r = range as Record<string, unknown>;
+    if ('suffix' in r && r.suffix !== undefined) {
+      if ('offset' in r && r.offset !== undefined) throw new InvalidArgumentError('range takes either offset or suffix, not both');
+      return { suffix: checkLimit('range.suffix', r.suffix)! };
+    }
+    const offset = checkLimit('range.offset', r.offset);
+    if (offset === undefined) throw new InvalidArgumentError('range needs offset (or suffix)');
+    const length = checkLimit('range.length', r.length);
+    return length === undefined ? { offset } : { offset, length };
+  }
+
+  /** A stream of the object's bytes (or of the range asked). */
+  async read(key: string, options: ReadOptions<C> = {}): Promise<ReadableStream<Uint8Array>> {
+    return (await this.get(key, options)).body;
+  }
+
+  /** The object's bytes, in one buffer. */
+  async readBytes(key: string, options: ReadOptions<C> = {}): Promise<Uint8Array> {
+    const body = await this.read(key, options);
+    try {
+      return await streamToBytes(body);
+    } catch (error) {
+      this.#fail(error, key, options.signal);
+    }
+  }
+
+  /** The object's content decoded as UTF-8; `InvalidArgumentError` when it is not valid UTF-8. */
+  async readText(key: string, options: ReadOptions<C> = {}): Promise<string> {
+    return decodeUtf8(await this.readBytes(key, options), key);
+  }
+
+  /** The object's content parsed as JSON; `InvalidArgumentError` when it is not JSON. */
+  async readJson<T = unknown>(key: string, options: ReadOptions<C> = {}): Promise<T> {
+    const text = await this.readText(key, options);
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new InvalidArgumentError(`content of ${JSON.stringify(key)} is not valid JSON`, { key, backend: this.#backend.name, cause });
+    }
+  }
+
+  // ---- writing ----
+
+  /**
+   * Stores `body` at `key` atomically: readers see the old object or the new one, never a part. A
+   * write that fails or is aborted leaves the old object exactly as it was.
+   */
+  async write(key: string, body: Body, options: WriteOptions<C> = {}): Promise<ObjectInfo> {
+    const full = this.#absolute(key);
+    const backendName = this.#backend.name;
+    const caps = this.#backend.capabilities;
+    const metadata = validateMetadata(options.metadata, key);
+    if (Object.keys(metadata).length > 0) this.#require('userMetadata', 'writing user metadata', key);
+    const contentType = options.contentType === undefined ? inferContentType(key) : validateContentType(options.contentType, key);
+    const ifNoneMatch = options.ifNoneMatch as unknown;
+    const ifMatch = options.ifMatch as unknown;
+    if (ifNoneMatch !== undefined || ifMatch !== undefined) {
+      this.#require('conditionalWrite', 'a conditional write', key);
+      if (ifNoneMatch !== undefined && ifMatch !== undefined) throw new InvalidArgumentError('ifNoneMatch and ifMatch cannot be combined', { key });
+      if (ifNoneMatch !== undefined && ifNoneMatch !== '*') throw new InvalidArgumentError(`ifNoneMatch must be '*', got ${JSON.stringify(ifNoneMatch)}`, { key });
+      if (ifMatch !== undefined && (typeof ifMatch !== 'string' || ifMatch === '')) throw new InvalidArgumentError('ifMatch must be a non-empty etag string', { key });
+    }
+    const declared = checkLimit('size', options.size);
+    const limit = minDefined(this.#maxSize, checkLimit('maxSize', options.maxSize), caps.maxObjectSize);
+    const source = toSource(body, key);
+    const size = source.size ?? declared;
+    if (source.size !== undefined && declared !== undefined && source.size !== declared) {
+      throw new InvalidArgumentError(`size option (${declared}) differs from the body's size (${source.size})`, { key });
+    }
+    if (limit !== undefined && size !== undefined && size > limit) {
+      throw new TooLargeError(limit, `body of ${JSON.stringify(key)} is ${size} bytes; the limit is ${limit} bytes`, { key, backend: backendName });
+    }
+    throwIfAborted(options.signal, key, backendName);
+    if (this.#strict) await this.#checkHierarchy(key, options.signal);
+    const metered = meterBody(declared === undefined ? source.chunks : exactly(source.chunks, declared, key), {
+      maxSize: limit,
+      signal: options.signal,
+      key,
+      backend: backendName,
+    });
+    const info = await this.#call(key, options.signal, () =>
+      this.#backend.write(full, {
+        body: metered.chunks,
+        size,
+        contentType,
+        metadata,
+        ifNoneMatch: ifNoneMatch as '*' | undefined,
+        ifMatch: ifMatch as string | undefined,
+        signal: options.signal,
+        sha256: metered.sha256,
+        bytesWritten: metered.bytes,
+      }),
+    );
+    return this.#info(info);
+  }
+
+  async #checkHierarchy(key: string, signal: AbortSignal | undefined): Promise<void> {
+    const segments = key.split('/');
+    for (let i = 1; i < segments.length; i++) {
+      const ancestor = segments.slice(0, i).join('/');
+      if (await this.exists(ancestor, { signal })) {
+        throw new AlreadyExistsError(`cannot write ${JSON.stringify(key)}: ${JSON.stringify(ancestor)} is a file (strictHierarchy)`, {
+          key,
+          backend: this.#backend.name,
+        });
+      }
+    }
+    const below = await this.list({ prefix: `${key}/`, limit: 1, signal });
+    if (below.items.length > 0) {
+      throw new AlreadyExistsError(`cannot write ${JSON.stringify(key)}: it is a folder (strictHierarchy)`, { key, backend: this.#backend.name });
+    }
+  }
+
+  // ---- deleting ----
+
+  /** Deletes the object; deleting a missing key succeeds. */
+  async delete(key: string, options: OperationOptions = {}): Promise<void> {
+    const full = this.#absolute(key);
+    await this.#call(key, options.signal, () => this.#backend.delete(full, { signal: options.signal }));
+  }
+
+  /** Deletes several objects (missing ones are ignored), in batches the backend can take. */
+  async deleteMany(keys: Iterable<string>, options: OperationOptions = {}): Promise<void> {
+    const all = Array.from(keys, (key) => this.#absolute(key));
+    for (let i = 0; i < all.length; i += DELETE_BATCH) {
+      const batch = all.slice(i, i + DELETE_BATCH);
+      await this.#call(undefined, options.signal, async () => {
+        if (this.#backend.deleteMany) await this.#backend.deleteMany(batch, { signal: options.signal });
+        else for (const key of batch) await this.#backend.delete(key, { signal: options.signal });
+      });
+    }
+  }
+
+  // ---- listing ----
+
+  /** One page of keys, in the backend's declared order (UTF-8 byte order everywhere but Azure). */
+  async list(options: ListOptions = {}): Promise<ListPage> {
+    const prefix = options.prefix ?? '';
+    assertValidPrefix(prefix);
+    const limit = options.limit ?? MAX_PAGE;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${String(limit)}`);
+    if (options.delimiter !== undefined && options.delimiter !== '/') throw new InvalidArgumentError(`delimiter must be '/', got ${JSON.stringify(options.delimiter)}`);
+    if (options.cursor !== undefined && (typeof options.cursor !== 'string' || options.cursor === '')) throw new InvalidArgumentError('cursor must be a non-empty string from a previous page');
+    const { signal } = options;
+    if (options.delimiter === '/' && !this.#backend.capabilities.listDelimiter) {
+      return this.#call(prefix, signal, () => this.#listFolded(this.#root + prefix, limit, options.cursor, signal));
+    }
+    const page = await this.#call(prefix, signal, () =>
+      this.#backend.list({ prefix: this.#root + prefix, delimiter: options.delimiter, limit, cursor: options.cursor, signal }),
+    );
+    if (this.#root === '') return page;
+    return {
+      items: page.items.map((item) => ({ ...item, key: this.#relative(item.key) })),
+      prefixes: page.prefixes.map((p) => this.#relative(p)),
+      cursor: page.cursor,
+    };
+  }
+
+  /** The delimiter emulated over a flat listing, for backends without `listDelimiter`. */
+  async #listFolded(prefix: string, limit: number, cursor: string | undefined, signal: AbortSignal | undefined): Promise<ListPage> {
+    const items: ListEntry[] = [];
+    const prefixes: string[] = [];
+    let backendCursor = cursor;
+    let lastPrefix: string | undefined;
+    while (items.length + prefixes.length < limit) {
+      const page = await this.#backend.list({ prefix, limit: MAX_PAGE, cursor: backendCursor, signal });
+      for (const item of page.items) {
+        const slash = item.key.indexOf('/', prefix.length);
+        if (slash === -1) items.push({ ...item, key: this.#relative(item.key) });
+        else {
+          const folder = item.key.slice(0, slash + 1);
+          if (folder !== lastPrefix) prefixes.push(this.#relative(folder));
+          lastPrefix = folder;
+        }
+      }
+      backendCursor = page.cursor;
+      if (!backendCursor) break;
+    }
+    // The emulation finishes whole backend pages, so it may return more than `limit`: honest but larger.
+    return { items, prefixes, cursor: backendCursor };
+  }
+
+  /** Every page of a listing, fetched as the loop asks for them. */
+  async *pages(options: Omit<ListOptions, 'cursor'> = {}): AsyncGenerator<ListPage> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.list({ ...options, cursor });
+      yield page;
+      cursor = page.cursor;
+    } while (cursor);
+  }
+
+  /** Every object under `prefix` (all depths), page by page. */
+  async *listAll(options: Omit<ListOptions, 'cursor' | 'delimiter'> = {}): AsyncGenerator<ListEntry> {
+    for await (const page of this.pages({ ...options, delimiter: undefined })) yield* page.items;
+  }
+
+  /** Objects whose key matches the glob (`**`, `*`, `?`, `[...]`); only the pattern's literal prefix is listed. */
+  async *glob(pattern: string, options: OperationOptions = {}): AsyncGenerator<ListEntry> {
+    const glob = compileGlob(pattern);
+    for await (const entry of this.listAll({ prefix: glob.prefix, signal: options.signal })) {
+      if (glob.test(entry.key)) yield entry;
+    }
+  }
+
+  // ---- folders ----
+
+  /** Whether any object exists below `folder/`. */
+  async isFolder(folder: string, options: OperationOptions = {}): Promise<boolean> {
+    assertValidKey(folder, 'folder');
+    const page = await this.list({ prefix: `${folder}/`, limit: 1, signal: options.signal });
+    return page.items.length > 0 || page.prefixes.length > 0;
+  }
+
+  /** The folders directly below `folder` (the top when absent), each ending with `/`. */
+  async *listFolders(folder?: string, options: OperationOptions = {}): AsyncGenerator<string> {
+    if (folder !== undefined) assertValidKey(folder, 'folder');
+    const prefix = folder === undefined ? '' : `${folder}/`;
+    for await (const page of this.pages({ prefix, delimiter: '/', signal: options.signal })) yield* page.prefixes;
+  }
+
+  /** Deletes every object below `folder/`; returns how many were deleted. */
+  async deleteFolder(folder: string, options: OperationOptions = {}): Promise<number> {
+    assertValidKey(folder, 'folder');
+    let count = 0;
+    let batch: string[] = [];
+    for await (const entry of this.listAll({ prefix: `${folder}/`, signal: options.signal })) {
+      batch.push(entry.key);
+      if (batch.length === DELETE_BATCH) {
+        await this.deleteMany(batch, options);
+        count += batch.length;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.deleteMany(batch, options);
+    return count + batch.length;
+  }
+
+  // ---- copy and move ----
+
+  /** Copies `from` to `to` (server-side where the backend can), overwriting `to` unless `ifNoneMatch` is set. */
+  async copy(from: string, to: string, options: CopyOptions<C> = {}): Promise<ObjectInfo> {
+    const source = this.#absolute(from, 'source key');
+    const target = this.#absolute(to, 'destination key');
+    const ifNoneMatch = this.#copyCondition(options, to);
+    if (this.#strict) await this.#checkHierarchy(to, options.signal);
+    if (this.#backend.copy && this.#backend.capabilities.copy === 'native') {
+      const info = await this.#call(from, options.signal, () => this.#backend.copy!(source, target, { ifNoneMatch, signal: options.signal }));
+      return this.#info(info);
+    }
+    return this.#copyThrough(from, to, ifNoneMatch, options.signal);
+  }
+
+  /** Moves `from` to `to`: atomic, native or copy-then-delete, as the `move` capability says. */
+  async move(from: string, to: string, options: CopyOptions<C> = {}): Promise<ObjectInfo> {
+    const source = this.#absolute(from, 'source key');
+    const target = this.#absolute(to, 'destination key');
+    const ifNoneMatch = this.#copyCondition(options, to);
+    if (source === target) return this.stat(from, options);
+    if (this.#strict) await this.#checkHierarchy(to, options.signal);
+    if (this.#backend.move && this.#backend.capabilities.move !== 'emulated') {
+      const info = await this.#call(from, options.signal, () => this.#backend.move!(source, target, { ifNoneMatch, signal: options.signal }));
+      return this.#info(info);
+    }
+    const info = await this.copy(from, to, options);
+    await this.delete(from, options);
+    return info;
+  }
+
+  #copyCondition(options: CopyOptions<C>, to: string): '*' | undefined {
+    const ifNoneMatch = options.ifNoneMatch as unknown;
+    if (ifNoneMatch === undefined) return undefined;
+    this.#require('conditionalWrite', 'a create-only copy', to);
+    if (ifNoneMatch !== '*') throw new InvalidArgumentError(`ifNoneMatch must be '*', got ${JSON.stringify(ifNoneMatch)}`, { key: to });
+    return '*';
+  }
+
+  async #copyThrough(from: string, to: string, ifNoneMatch: '*' | undefined, signal: AbortSignal | undefined): Promise<ObjectInfo> {
+    const { info, body } = await this.get(from, { signal });
+    const writeOptions: WriteOptions = { contentType: info.contentType, signal, size: info.size };
+    if (Object.keys(info.metadata).length > 0) writeOptions.metadata = info.metadata;
+    if (ifNoneMatch) writeOptions.ifNoneMatch = ifNoneMatch;
+    return (this as Store).write(to, body, writeOptions);
+  }
+
+  // ---- the rest ----
+
+  /** A URL that grants time-limited access to the object without credentials (needs `signedUrl`). */
+  async signUrl(key: Gate<C, 'signedUrl', string>, options: SignUrlOptions = {}): Promise<string> {
+    this.#require('signedUrl', 'a signed URL', key as string);
+    const full = this.#absolute(key);
+    const expiresIn = options.expiresIn ?? 900;
+    if (!Number.isSafeInteger(expiresIn) || expiresIn < 1 || expiresIn > 604800) {
+      throw new InvalidArgumentError(`expiresIn must be 1 to 604800 seconds, got ${String(expiresIn)}`, { key: key as string });
+    }
+    const method = options.method ?? 'GET';
+    if (method !== 'GET' && method !== 'PUT') throw new InvalidArgumentError(`method must be 'GET' or 'PUT', got ${JSON.stringify(method)}`);
+    return this.#call(key as string, undefined, () => this.#backend.signUrl!(full, { ...options, method, expiresIn }));
+  }
+
+  /** Resolves when the backend answers; throws a `StowageError` (usually `UNAVAILABLE`) otherwise. */
+  async health(options: OperationOptions = {}): Promise<void> {
+    await this.#call(undefined, options.signal, () => this.#backend.health({ signal: options.signal }));
+  }
+
+  /** Releases the backend's own connections and handles (shared by every store made with `at`). */
+  async close(): Promise<void> {
+    await this.#backend.close();
+  }
+
+  /** The backend's SDK client, driver, pool or path, for what stowage does not cover. */
+  unwrap(): unknown {
+    return this.#backend.unwrap();
+  }
+
+  /** The backend itself (for adapter authors and wrappers). */
+  get backend(): Backend<C> {
+    return this.#backend;
+  }
+}
+
+/** Fails with `InvalidArgumentError` when a stream yields more or fewer bytes than its declared size. */
+async function* exactly(source: AsyncIterable<Uint8Array>, size: number, key: string): AsyncGenerator<Uint8Array> {
+  let count = 0;
+  for await (const chunk of source) {
+    count += chunk.byteLength;
+    if (count > size) throw new InvalidArgumentError(`body of ${JSON.stringify(key)} is longer than its declared size of ${size} bytes`, { key });
+    yield chunk;
+  }
+  if (count !== size) throw new InvalidArgumentError(`body of ${JSON.stringify(key)} is ${count} bytes, not its declared size of ${size} bytes`, { key });
+}

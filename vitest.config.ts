@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// One vitest run for the whole repository: each package is a project, and tests import workspace
+// packages through the `@stowage/source` export condition, so they run on `src` without a build.
+const sourceConditions = { resolve: { conditions: ['@stowage/source'] }, ssr: { resolve: { conditions: ['@stowage/source'] } } };
+
+export default defineConfig({
+  test: {
+    // Two cores here: keep file-level parallelism modest so timing-sensitive races stay meaningful.
+    maxWorkers: 2,
+    projects: [
+      { ...sourceConditions, test: { name: 'core', root: 'packages/core', include: ['test/**/*.test.ts'], typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'tsconfig.json' } } },
+      { ...sourceConditions, test: { name: 'memory', root: 'packages/memory', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'local', root: 'packages/local', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
+    ],
+  },
+});
