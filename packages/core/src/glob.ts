@@ -19,7 +19,7 @@ export interface CompiledGlob {
 }
 
 function escapeRegExp(char: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(char) ? `\\${char}` : char;
+  return /[\\^$.*+?()[\]{}|/]/.test(char) ? `\\${char}` : char;
 }
 
 /** Compiles a glob pattern; `InvalidArgumentError` for an unterminated `[` class or a trailing `\`. */

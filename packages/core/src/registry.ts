@@ -179,9 +179,10 @@ async function openBackend(
   config: BackendConfig,
   name: string,
   load: ModuleLoader,
-  env: Record<string, string | undefined> | undefined,
+  env: Record<string, string | undefined> | false | undefined,
 ): Promise<Backend> {
-  const resolved = substituteEnv(config, env);
+  // `false`: the caller substituted the whole configuration already (substituting twice would expand `$${...}`).
+  const resolved = env === false ? config : substituteEnv(config, env);
   const secrets = new Set<string>();
   try {
     let definition: AdapterDefinition<never>;
@@ -257,6 +258,7 @@ export async function openStores(
   options: Omit<OpenOptions, keyof StoreOptions> = {},
 ): Promise<{ stores: Record<string, Store>; closeAll(): Promise<void> }> {
   if (typeof config !== 'object' || config === null) throw new InvalidArgumentError('configuration must be an object');
+  config = substituteEnv(config, options.env);
   const load = options.load ?? defaultLoader;
   const backends = new Map<string, Backend>();
   const stores: Record<string, Store> = {};
@@ -270,7 +272,7 @@ export async function openStores(
       if (!backend) {
         const backendConfig = config.backends?.[target] ?? (target.includes(':') ? { url: target } : undefined);
         if (!backendConfig) throw new InvalidArgumentError(`store '${name}' refers to the backend '${target}', which the configuration does not define`);
-        backend = await openBackend(backendConfig, target.includes(':') ? maskUrl(target) : target, load, options.env);
+        backend = await openBackend(backendConfig, target.includes(':') ? maskUrl(target) : target, load, false);
         backends.set(target, backend);
       }
       stores[name] = new Store(backend, { root: storeConfig.root, maxSize: storeConfig.maxSize, strictHierarchy: storeConfig.strictHierarchy });
