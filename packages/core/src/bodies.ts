@@ -129,21 +129,35 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
   const { maxSize, signal, key, backend } = options;
   async function* run(): AsyncGenerator<Uint8Array> {
     throwIfAborted(signal, key, backend);
-    for await (const chunk of source) {
-      throwIfAborted(signal, key, backend);
-      if (!(chunk instanceof Uint8Array)) {
-        throw new InvalidArgumentError(
-          `body stream yielded ${typeof chunk === 'string' ? 'a string' : typeof chunk}; streams must yield Uint8Array chunks`,
-          { key, backend },
-        );
+    const iterator = source[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      while (true) {
+        // Race each pull against the signal, so that an abort ends a write whose source has stalled.
+        const next = signal ? await raceAbort(iterator.next(), signal, key, backend) : await iterator.next();
+        if (next.done) {
+          finished = true;
+          break;
+        }
+        const chunk = next.value as unknown;
+        throwIfAborted(signal, key, backend);
+        if (!(chunk instanceof Uint8Array)) {
+          throw new InvalidArgumentError(
+            `body stream yielded ${typeof chunk === 'string' ? 'a string' : typeof chunk}; streams must yield Uint8Array chunks`,
+            { key, backend },
+          );
+        }
+        if (chunk.byteLength === 0) continue;
+        count += chunk.byteLength;
+        if (maxSize !== undefined && count > maxSize) {
+          throw new TooLargeError(maxSize, `body of ${JSON.stringify(key ?? '')} exceeds the limit of ${maxSize} bytes`, { key, backend });
+        }
+        hash.update(chunk);
+        yield chunk;
       }
-      if (chunk.byteLength === 0) continue;
-      count += chunk.byteLength;
-      if (maxSize !== undefined && count > maxSize) {
-        throw new TooLargeError(maxSize, `body of ${JSON.stringify(key ?? '')} exceeds the limit of ${maxSize} bytes`, { key, backend });
-      }
-      hash.update(chunk);
-      yield chunk;
+    } finally {
+      // Release the source (close the file, cancel the stream) when the write ends early.
+      if (!finished) void Promise.resolve(iterator.return?.()).catch(() => {});
     }
     throwIfAborted(signal, key, backend);
     digest = hash.digest('hex');
@@ -156,6 +170,30 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
       return digest;
     },
   };
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, key: string | undefined, backend: string | undefined): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    throwIfAborted(signal, key, backend);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      promise.catch(() => {});
+      reject(new AbortedError(`operation aborted${key === undefined ? '' : ` on ${JSON.stringify(key)}`}`, { key, backend, cause: signal.reason }));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Reads a whole stream into one `Uint8Array`. */

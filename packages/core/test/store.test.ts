@@ -258,3 +258,19 @@ describe('Store: emulated operations', () => {
     expect(await store.readText('logs.txt')).toBe('keep');
   });
 });
+
+describe('Store: aborting a stalled source', () => {
+  it('ends a write whose body never yields again', async () => {
+    const store = new Store(new MemoryBackend());
+    await store.write('a', 'old');
+    const controller = new AbortController();
+    async function* stalled() {
+      yield new Uint8Array(5);
+      await new Promise(() => {}); // never resolves
+    }
+    const pending = store.write('a', stalled(), { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(await store.readText('a')).toBe('old');
+  });
+});
