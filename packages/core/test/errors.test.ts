@@ -28,6 +28,17 @@ describe('errors', () => {
     expect(isStowageError('NOT_FOUND')).toBe(false);
   });
 
+  it('are recognized by a second, separately loaded copy of core', async () => {
+    // The query string makes the module loader evaluate errors.ts a second time: two copies, two classes.
+    const specifier = '../src/errors.ts?second-copy';
+    const second = (await import(/* @vite-ignore */ specifier)) as typeof import('../src/errors.ts');
+    expect(second.StowageError).not.toBe(StowageError);
+    const fromSecond = new second.NotFoundError('gone', { key: 'k' });
+    expect(fromSecond).not.toBeInstanceOf(StowageError);
+    expect(isStowageError(fromSecond, 'NOT_FOUND')).toBe(true);
+    expect(second.isStowageError(new NotFoundError('gone'), 'NOT_FOUND')).toBe(true);
+  });
+
   it('createError builds the subclass for every code', () => {
     for (const code of Object.values(ErrorCode)) {
       const error = createError(code, 'm');
