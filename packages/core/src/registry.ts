@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { pathToFileURL } from 'node:url';
 import type { AdapterDefinition, Backend } from './backend.ts';
 import { assertCapabilities } from './capabilities.ts';
 import { InvalidArgumentError, StowageError, isStowageError } from './errors.ts';
@@ -226,6 +227,9 @@ function withMaskedMessage(error: unknown, secrets: Set<string>): unknown {
 
 function parseStoreUrl(text: string): URL {
   try {
+    // `file:./data` is relative to the working directory; parsed alone, WHATWG URL rules turn it into
+    // `file:///data`, and the adapter could no longer tell it from an absolute path.
+    if (/^file:/i.test(text)) return new URL(text, pathToFileURL(`${process.cwd()}/`));
     return new URL(text);
   } catch (cause) {
     throw new InvalidArgumentError(`not a store URL: ${JSON.stringify(maskUrl(text))}`, { cause });

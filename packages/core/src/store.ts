@@ -431,6 +431,7 @@ export class Store<C extends Capabilities = Capabilities> {
   async list(options: ListOptions = {}): Promise<ListPage> {
     const prefix = options.prefix ?? '';
     assertValidPrefix(prefix);
+    if (this.#root !== '') assertValidPrefix(this.#root + prefix);
     const limit = options.limit ?? MAX_PAGE;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${String(limit)}`);
     if (options.delimiter !== undefined && options.delimiter !== '/') throw new InvalidArgumentError(`delimiter must be '/', got ${JSON.stringify(options.delimiter)}`);
@@ -454,10 +455,12 @@ export class Store<C extends Capabilities = Capabilities> {
   async #listFolded(prefix: string, limit: number, cursor: string | undefined, signal: AbortSignal | undefined): Promise<ListPage> {
     const items: ListEntry[] = [];
     const prefixes: string[] = [];
-    let backendCursor = cursor;
-    let lastPrefix: string | undefined;
+    // The cursor carries the last folder returned, so that a folder whose keys span backend pages is
+    // not returned again by the page that resumes inside it.
+    let [backendCursor, lastPrefix] = cursor === undefined ? [undefined, undefined] : decodeFoldedCursor(cursor);
     while (items.length + prefixes.length < limit) {
-      const page = await this.#backend.list({ prefix, limit: MAX_PAGE, cursor: backendCursor, signal });
+      // Each backend item adds at most one entry, so asking for what is left never overfills the page.
+      const page = await this.#backend.list({ prefix, limit: limit - items.length - prefixes.length, cursor: backendCursor, signal });
       for (const item of page.items) {
         const slash = item.key.indexOf('/', prefix.length);
         if (slash === -1) items.push({ ...item, key: this.#relative(item.key) });
@@ -470,8 +473,7 @@ export class Store<C extends Capabilities = Capabilities> {
       backendCursor = page.cursor;
       if (!backendCursor) break;
     }
-    // The emulation finishes whole backend pages, so it may return more than `limit`: honest but larger.
-    return { items, prefixes, cursor: backendCursor };
+    return { items, prefixes, cursor: backendCursor ? encodeFoldedCursor(backendCursor, lastPrefix) : undefined };
   }
 
   /** Every page of a listing, fetched as the loop asks for them. */
@@ -501,21 +503,22 @@ export class Store<C extends Capabilities = Capabilities> {
 
   /** Whether any object exists below `folder/`. */
   async isFolder(folder: string, options: OperationOptions = {}): Promise<boolean> {
-    assertValidKey(folder, 'folder');
+    // Checked like a key, root included, so that a name too long under this root is INVALID_PATH here too.
+    this.#absolute(folder, 'folder');
     const page = await this.list({ prefix: `${folder}/`, limit: 1, signal: options.signal });
     return page.items.length > 0 || page.prefixes.length > 0;
   }
 
   /** The folders directly below `folder` (the top when absent), each ending with `/`. */
   async *listFolders(folder?: string, options: OperationOptions = {}): AsyncGenerator<string> {
-    if (folder !== undefined) assertValidKey(folder, 'folder');
+    if (folder !== undefined) this.#absolute(folder, 'folder');
     const prefix = folder === undefined ? '' : `${folder}/`;
     for await (const page of this.pages({ prefix, delimiter: '/', signal: options.signal })) yield* page.prefixes;
   }
 
   /** Deletes every object below `folder/`; returns how many were deleted. */
   async deleteFolder(folder: string, options: OperationOptions = {}): Promise<number> {
-    assertValidKey(folder, 'folder');
+    this.#absolute(folder, 'folder');
     let count = 0;
     let batch: string[] = [];
     for await (const entry of this.listAll({ prefix: `${folder}/`, signal: options.signal })) {
@@ -611,6 +614,24 @@ export class Store<C extends Capabilities = Capabilities> {
   get backend(): Backend<C> {
     return this.#backend;
   }
+}
+
+/** The cursor of an emulated delimiter listing: the backend's cursor and the last folder returned. */
+function encodeFoldedCursor(backendCursor: string, lastPrefix: string | undefined): string {
+  return Buffer.from(JSON.stringify([backendCursor, lastPrefix ?? null]), 'utf8').toString('base64url');
+}
+
+function decodeFoldedCursor(cursor: string): [string, string | undefined] {
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(decoded) && decoded.length === 2) {
+      const [backendCursor, lastPrefix] = decoded as [unknown, unknown];
+      if (typeof backendCursor === 'string' && (typeof lastPrefix === 'string' || lastPrefix === null)) return [backendCursor, lastPrefix ?? undefined];
+    }
+  } catch {
+    // not one of ours: reported below
+  }
+  throw new InvalidArgumentError('cursor does not come from a delimiter listing of this store');
 }
 
 /** Fails with `InvalidArgumentError` when a stream yields more or fewer bytes than its declared size. */

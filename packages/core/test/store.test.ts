@@ -274,3 +274,28 @@ describe('Store: aborting a stalled source', () => {
     expect(await store.readText('a')).toBe('old');
   });
 });
+
+describe('Store: emulated delimiter pages', () => {
+  it('never return more than the limit, and resume without repeats', async () => {
+    const { backend } = countingBackend({ listDelimiter: false });
+    const store = new Store(backend);
+    const keys = ['a', 'b/1', 'b/2', 'b/3', 'c', 'd/x/y', 'd/z', 'e'];
+    for (const key of keys) await store.write(key, 'x');
+    for (const limit of [1, 2, 3]) {
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list({ delimiter: '/', limit, cursor });
+        expect(page.items.length + page.prefixes.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.items.map((i) => i.key), ...page.prefixes);
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen.sort()).toEqual(['a', 'b/', 'c', 'd/', 'e']);
+    }
+  });
+
+  it('refuse a prefix too long once the root is added', async () => {
+    const store = new Store(new MemoryBackend()).at('r'.repeat(200));
+    expect(await code(store.list({ prefix: `${'p'.repeat(250)}/${'p'.repeat(250)}/${'p'.repeat(250)}/${'p'.repeat(100)}` }))).toBe('INVALID_PATH');
+  });
+});
