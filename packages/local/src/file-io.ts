@@ -1,0 +1,161 @@
+/**
+ * Bytes in and out of files with bounded memory: a body streamed into a file as it arrives, a file
+ * (or a range of it) streamed out as a Web `ReadableStream`, a file copied through a descriptor.
+ *
+ * @module
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { AbortedError, RangeNotSatisfiableError, UnavailableError, type ByteRange } from '@stowage/core';
+import { BACKEND_NAME, toStowageError } from './fs-errors.ts';
+
+/** Bytes read per chunk of a read stream (and per step of a copy). */
+const READ_CHUNK_BYTES = 256 * 1024;
+/** Small body chunks are gathered up to this size before one write call. */
+const WRITE_BUFFER_BYTES = 64 * 1024;
+
+/** Writes all of `bytes` at the handle's current position (a write call may take fewer). */
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** The next item of `iterator`, or `AbortedError` as soon as `signal` fires (even while the body stalls). */
+function nextOrAbort(iterator: AsyncIterator<Uint8Array>, signal: AbortSignal | undefined, key: string): Promise<IteratorResult<Uint8Array>> {
+  const next = iterator.next();
+  if (!signal) return next;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      // Let the body release what it holds; its own outcome no longer matters.
+      next.catch(() => {});
+      iterator.return?.().catch(() => {});
+      reject(new AbortedError(`write of ${JSON.stringify(key)} aborted`, { key, backend: BACKEND_NAME, cause: signal.reason }));
+    };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    next.then(
+      (result) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * Streams `body` into `handle` chunk by chunk: memory stays bounded by one chunk plus a 64 KiB
+ * buffer that gathers small chunks. Errors of the body (and aborts) propagate unchanged.
+ */
+export async function writeBody(handle: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, key: string): Promise<void> {
+  const iterator = body[Symbol.asyncIterator]();
+  const buffer = new Uint8Array(WRITE_BUFFER_BYTES);
+  let buffered = 0;
+  while (true) {
+    const next = await nextOrAbort(iterator, signal, key);
+    if (next.done) break;
+    const chunk = next.value;
+    if (buffered + chunk.byteLength > WRITE_BUFFER_BYTES && buffered > 0) {
+      await writeAll(handle, buffer.subarray(0, buffered));
+      buffered = 0;
+    }
+    if (chunk.byteLength >= WRITE_BUFFER_BYTES) {
+      await writeAll(handle, chunk);
+    } else {
+      buffer.set(chunk, buffered);
+      buffered += chunk.byteLength;
+    }
+  }
+  if (buffered > 0) await writeAll(handle, buffer.subarray(0, buffered));
+}
+
+/** Copies `size` bytes from the start of `source` to the start of `target`, a chunk at a time. */
+export async function copyBetween(source: FileHandle, target: FileHandle, size: number): Promise<void> {
+  const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES * 4, Math.max(size, 1)));
+  let position = 0;
+  while (position < size) {
+    const { bytesRead } = await source.read(chunk, 0, Math.min(chunk.byteLength, size - position), position);
+    if (bytesRead === 0) throw new UnavailableError('the source file shrank while it was being copied', { backend: BACKEND_NAME });
+    let written = 0;
+    while (written < bytesRead) {
+      const result = await target.write(chunk, written, bytesRead - written, position + written);
+      written += result.bytesWritten;
+    }
+    position += bytesRead;
+  }
+}
+
+/** The bytes a range selects from an object of `size` bytes (clamped); `RangeNotSatisfiableError` past the end. */
+export function resolveRange(range: ByteRange, size: number, key: string): { offset: number; length: number } {
+  if ('suffix' in range) {
+    const length = Math.min(range.suffix, size);
+    return { offset: size - length, length };
+  }
+  if (range.offset > size) {
+    throw new RangeNotSatisfiableError(`range starts at ${range.offset}, past the end of ${JSON.stringify(key)} (${size} bytes)`, {
+      key,
+      backend: BACKEND_NAME,
+      size,
+    });
+  }
+  const available = size - range.offset;
+  return { offset: range.offset, length: Math.min(range.length ?? available, available) };
+}
+
+/**
+ * A stream of `length` bytes of `handle` from `offset`. It reads only when the consumer pulls
+ * (one chunk at a time), always from the descriptor it was given (so a concurrent write, which
+ * renames a new file into place, never mixes versions), and closes the handle when it ends, fails
+ * or is cancelled.
+ */
+export function fileStream(handle: FileHandle, offset: number, length: number, key: string): ReadableStream<Uint8Array> {
+  let position = offset;
+  const end = offset + length;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await handle.close().catch(() => {});
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async start(controller) {
+        if (length === 0) {
+          await close();
+          controller.close();
+        }
+      },
+      async pull(controller) {
+        try {
+          const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, end - position));
+          const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, position);
+          if (bytesRead === 0) {
+            // Only a change made behind stowage's back (truncation in place) gets here.
+            throw new UnavailableError(`${JSON.stringify(key)} shrank while it was being read`, { key, backend: BACKEND_NAME });
+          }
+          position += bytesRead;
+          controller.enqueue(bytesRead === chunk.byteLength ? chunk : chunk.subarray(0, bytesRead));
+          if (position >= end) {
+            await close();
+            controller.close();
+          }
+        } catch (error) {
+          await close();
+          throw toStowageError(error, key, 'read');
+        }
+      },
+      async cancel() {
+        await close();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
