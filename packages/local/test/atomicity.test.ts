@@ -88,8 +88,17 @@ describe('failed and aborted writes', () => {
 
   it('a create-only write that loses the race while streaming removes its temporary file', async () => {
     const { store, root } = context;
-    const slow = store.write('race.txt', slowBody('slow writer content', 2), { ifNoneMatch: '*' });
+    // The slow body finishes only after the other write has committed: the outcome does not depend on timing.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    async function* gatedBody(): AsyncGenerator<Uint8Array> {
+      yield* slowBody('slow writer ', 2);
+      await released;
+      yield new TextEncoder().encode('content');
+    }
+    const slow = store.write('race.txt', gatedBody(), { ifNoneMatch: '*' });
     const fast = await store.write('race.txt', 'fast');
+    release();
     await expectCode(slow, 'ALREADY_EXISTS');
     expect(await store.stat('race.txt')).toEqual(fast);
     expect(await temporaryFiles(root)).toEqual([]);
