@@ -67,6 +67,7 @@ export {
   type StoreConfig,
   type StowageConfig,
 } from './registry.ts';
+export { resolveRange } from './ranges.ts';
 export {
   Store,
   type CapabilityRequired,

@@ -15,6 +15,7 @@ import {
   UnavailableError,
   defineCapabilities,
   inferContentType,
+  resolveRange,
   type Backend,
   type BackendCopyOptions,
   type BackendListOptions,
@@ -27,7 +28,7 @@ import {
   type OperationContext,
 } from '@stowage/core';
 import { hierarchyError, inspectKey, openForReading, placeFile, pruneParents, type Occupant } from './confinement.ts';
-import { copyBetween, fileStream, resolveRange, writeBody } from './file-io.ts';
+import { copyBetween, fileStream, writeBody } from './file-io.ts';
 import { BACKEND_NAME, hasCode, toStowageError } from './fs-errors.ts';
 import { HOST_TAG, RootLayout, assertNotReserved } from './layout.ts';
 import { KeyLocks } from './locks.ts';
@@ -279,7 +280,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
       if (options.range === undefined) return { info, body: fileStream(handle, 0, version.size, key) };
       let range: { offset: number; length: number };
       try {
-        range = resolveRange(options.range, version.size, key);
+        range = resolveRange(options.range, version.size, { key, backend: this.name });
       } catch (error) {
         await handle.close();
         throw error;
@@ -402,7 +403,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
       checkPlaceable(key, 'write', early);
       const temporary = await this.#createTemporary();
       try {
-        await writeBody(temporary.handle, request.body, signal, key);
+        await writeBody(temporary.handle, request.body);
         // Flush the bulk of the data outside the key's lock, so that other writers wait less.
         if (this.#fsync) await temporary.handle.datasync();
       } catch (error) {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { FileHandle } from 'node:fs/promises';
-import { AbortedError, RangeNotSatisfiableError, UnavailableError, type ByteRange } from '@stowage/core';
+import { UnavailableError } from '@stowage/core';
 import { BACKEND_NAME, toStowageError } from './fs-errors.ts';
 
 /** Bytes read per chunk of a read stream (and per step of a copy). */
@@ -22,47 +22,15 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** The next item of `iterator`, or `AbortedError` as soon as `signal` fires (even while the body stalls). */
-function nextOrAbort(iterator: AsyncIterator<Uint8Array>, signal: AbortSignal | undefined, key: string): Promise<IteratorResult<Uint8Array>> {
-  const next = iterator.next();
-  if (!signal) return next;
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      // Let the body release what it holds; its own outcome no longer matters.
-      next.catch(() => {});
-      iterator.return?.().catch(() => {});
-      reject(new AbortedError(`write of ${JSON.stringify(key)} aborted`, { key, backend: BACKEND_NAME, cause: signal.reason }));
-    };
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    next.then(
-      (result) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(result);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * Streams `body` into `handle` chunk by chunk: memory stays bounded by one chunk plus a 64 KiB
  * buffer that gathers small chunks. Errors of the body (and aborts) propagate unchanged.
  */
-export async function writeBody(handle: FileHandle, body: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined, key: string): Promise<void> {
-  const iterator = body[Symbol.asyncIterator]();
+export async function writeBody(handle: FileHandle, body: AsyncIterable<Uint8Array>): Promise<void> {
+  // Store's body already fails with AbortedError when the signal fires, even while the source stalls.
   const buffer = new Uint8Array(WRITE_BUFFER_BYTES);
   let buffered = 0;
-  while (true) {
-    const next = await nextOrAbort(iterator, signal, key);
-    if (next.done) break;
-    const chunk = next.value;
+  for await (const chunk of body) {
     if (buffered + chunk.byteLength > WRITE_BUFFER_BYTES && buffered > 0) {
       await writeAll(handle, buffer.subarray(0, buffered));
       buffered = 0;
@@ -91,23 +59,6 @@ export async function copyBetween(source: FileHandle, target: FileHandle, size: 
     }
     position += bytesRead;
   }
-}
-
-/** The bytes a range selects from an object of `size` bytes (clamped); `RangeNotSatisfiableError` past the end. */
-export function resolveRange(range: ByteRange, size: number, key: string): { offset: number; length: number } {
-  if ('suffix' in range) {
-    const length = Math.min(range.suffix, size);
-    return { offset: size - length, length };
-  }
-  if (range.offset > size) {
-    throw new RangeNotSatisfiableError(`range starts at ${range.offset}, past the end of ${JSON.stringify(key)} (${size} bytes)`, {
-      key,
-      backend: BACKEND_NAME,
-      size,
-    });
-  }
-  const available = size - range.offset;
-  return { offset: range.offset, length: Math.min(range.length ?? available, available) };
 }
 
 /**

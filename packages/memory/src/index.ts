@@ -8,8 +8,8 @@ import {
   AlreadyExistsError,
   NotFoundError,
   PreconditionFailedError,
-  RangeNotSatisfiableError,
   compareUtf8,
+  resolveRange,
   defineCapabilities,
   type AdapterDefinition,
   type Backend,
@@ -71,18 +71,6 @@ function encodeCursor(key: string): string {
 
 function decodeCursor(cursor: string): string {
   return Buffer.from(cursor, 'base64url').toString('utf8');
-}
-
-function resolveRange(range: ByteRange, size: number, key: string): { offset: number; length: number } {
-  if ('suffix' in range) {
-    const length = Math.min(range.suffix, size);
-    return { offset: size - length, length };
-  }
-  if (range.offset > size) {
-    throw new RangeNotSatisfiableError(`range starts at ${range.offset}, past the end of ${JSON.stringify(key)} (${size} bytes)`, { key, size });
-  }
-  const length = Math.min(range.length ?? size - range.offset, size - range.offset);
-  return { offset: range.offset, length };
 }
 
 function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
@@ -203,7 +191,7 @@ export class MemoryBackend implements Backend<typeof MEMORY_CAPABILITIES> {
     const { bytes, info } = this.#get(key);
     const copy = { ...info, metadata: { ...info.metadata } };
     if (!options.range) return { info: copy, body: streamOf(bytes) };
-    const range = resolveRange(options.range, bytes.byteLength, key);
+    const range = resolveRange(options.range, bytes.byteLength, { key, backend: this.name });
     return { info: copy, body: streamOf(bytes.subarray(range.offset, range.offset + range.length)), range };
   }
 
