@@ -31,6 +31,7 @@ interface MatrixAdapter {
 const ADAPTERS: readonly MatrixAdapter[] = [
   { name: 'memory', module: '@stowage/memory', exportName: 'MEMORY_CAPABILITIES', directory: 'packages/memory' },
   { name: 'local', module: '@stowage/local', exportName: 'LOCAL_CAPABILITIES', directory: 'packages/local' },
+  { name: 'sql-blob', module: '@stowage/sql-blob', exportName: 'SQL_BLOB_CAPABILITIES', directory: 'packages/sql-blob' },
 ];
 
 const START = '<!-- capability-matrix:start -->';

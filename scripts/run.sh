@@ -283,6 +283,12 @@ install_dependencies() {
 #   TEST_SERVERS+=(postgres)
 TEST_SERVERS=()
 
+# PostgreSQL and MySQL/MariaDB: the machine's own services (these machines run them on loopback);
+# a URL from the environment wins. The sql-blob tests read the same variables.
+start_server_postgres() { export STOWAGE_TEST_POSTGRES_URL="${STOWAGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"; }
+start_server_mysql() { export STOWAGE_TEST_MYSQL_URL="${STOWAGE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"; }
+TEST_SERVERS+=(postgres mysql)
+
 is_ci() { [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; }
 
 # Whether a TCP connection to the host and port of URL $1 succeeds within a few seconds.

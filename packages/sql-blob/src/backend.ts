@@ -1,0 +1,754 @@
+/**
+ * The SQL blob backend: one main row per object, large objects in chunk rows.
+ *
+ * @module
+ */
+import {
+  AlreadyExistsError,
+  InvalidArgumentError,
+  NotFoundError,
+  PreconditionFailedError,
+  UnavailableError,
+  compareUtf8,
+  inferContentType,
+  resolveRange,
+  type Backend,
+  type BackendCopyOptions,
+  type BackendListOptions,
+  type BackendReadResult,
+  type BackendWriteRequest,
+  type ByteRange,
+  type ListEntry,
+  type ListPage,
+  type ObjectInfo,
+  type OperationContext,
+} from '@stowage/core';
+import type { Connection, Dialect, DialectKind, Snapshot } from './dialect.ts';
+import { toBuffer } from './dialect.ts';
+import { codeOf, mapDatabaseError } from './sql-errors.ts';
+import {
+  derivedEtag,
+  fixedChunks,
+  formatDigest,
+  formatExtra,
+  parseDigest,
+  parseExtra,
+  parseMetadata,
+  prefixSuccessor,
+  randomId,
+  type ChunkPointer,
+} from './rows.ts';
+import type { JournalMode } from './sqlite.ts';
+
+/** What the SQL blob adapter declares on a table with every column and a chunk table (capabilities are computed at open). */
+export const SQL_BLOB_CAPABILITIES: {
+  readonly rangeRead: true;
+  readonly conditionalWrite: boolean;
+  readonly userMetadata: boolean;
+  readonly listDelimiter: true;
+  readonly copy: 'native';
+  readonly move: 'atomic';
+  readonly signedUrl: false;
+  readonly multipart: boolean;
+  readonly hierarchical: false;
+  readonly maxObjectSize: number | null;
+  readonly listOrder: 'utf8';
+} = Object.freeze({
+  rangeRead: true,
+  conditionalWrite: true as boolean,
+  userMetadata: true as boolean,
+  listDelimiter: true,
+  copy: 'native',
+  move: 'atomic',
+  signedUrl: false,
+  multipart: true as boolean,
+  hierarchical: false,
+  maxObjectSize: null as number | null,
+  listOrder: 'utf8',
+});
+
+/** The capability type of every SQL blob backend. */
+export type SqlBlobCapabilities = typeof SQL_BLOB_CAPABILITIES;
+
+/** Options of {@link SqlBlobBackend.open}. Give exactly one of `url` and `client`. */
+export interface SqlBlobOptions {
+  /**
+   * `sqlite:./file.db`, `sqlite:///abs/file.db`, `sqlite::memory:`, `postgres://user@host/db`
+   * (or `postgresql:`), `mysql://user@host/db` (or `mariadb:`). The backend owns and closes the
+   * connection or pool it opens.
+   */
+  url?: string | undefined;
+  /**
+   * A borrowed driver object, never closed by stowage: a better-sqlite3 `Database`, a pg `Pool`,
+   * or a mysql2 promise `Pool` (`mysql2/promise`).
+   */
+  client?: unknown;
+  /** Which database a borrowed `client` talks to, when its shape does not tell. */
+  dialect?: DialectKind | undefined;
+  /** The main table (default `stowage_objects`); chunks go to `<tableName>_chunks`. Letters, digits and `_`. */
+  tableName?: string | undefined;
+  /** Create the tables when missing (default true). With false, the tables must exist and their columns decide the capabilities. */
+  createTable?: boolean | undefined;
+  /** The largest object accepted, in bytes (default: no limit beyond the database's). */
+  maxBlobSize?: number | undefined;
+  /** Bytes per chunk row (default 1 MiB); objects up to this size are stored inline in `data`. */
+  chunkSize?: number | undefined;
+  /** SQLite only: the journal mode of a database file (default `'wal'`, with `synchronous=NORMAL`). */
+  journalMode?: JournalMode | undefined;
+}
+
+/** The default main table name. */
+export const DEFAULT_TABLE_NAME = 'stowage_objects';
+/** The default chunk size: 1 MiB. */
+export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,54}$/;
+const READ_SLICE = 64 * 1024;
+const DELETE_BATCH = 500;
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/** One main row as the backend sees it. */
+interface StoredRow {
+  key: string;
+  size: number;
+  modifiedAt: number;
+  etag: string;
+  contentType: string | null;
+  sha256: string | undefined;
+  metadata: Record<string, string>;
+  chunks: ChunkPointer | undefined;
+  data?: Buffer | undefined;
+}
+
+/** A row about to be written. */
+interface NewObject {
+  data: Buffer;
+  size: number;
+  contentType: string | null;
+  metadata: Record<string, string>;
+  sha256: string | undefined;
+  chunks: ChunkPointer | undefined;
+}
+
+interface Conditions {
+  ifNoneMatch?: '*' | undefined;
+  ifMatch?: string | undefined;
+}
+
+function positiveInteger(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new InvalidArgumentError(`${name} must be a positive integer, got ${String(value)}`, { backend: 'sql-blob' });
+  }
+  return value;
+}
+
+function kindOfUrl(url: string): DialectKind {
+  const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
+  if (scheme === 'sqlite' || scheme === 'sqlite3') return 'sqlite';
+  if (scheme === 'postgres' || scheme === 'postgresql') return 'postgres';
+  if (scheme === 'mysql' || scheme === 'mariadb') return 'mysql';
+  throw new InvalidArgumentError(`the sql-blob adapter opens sqlite:, postgres:, postgresql:, mysql: and mariadb: URLs, not ${scheme}:`, { backend: 'sql-blob' });
+}
+
+/** The file path of a `sqlite:` URL string: `sqlite:./a.db`, `sqlite:///abs/a.db`, `sqlite::memory:`. */
+export function sqlitePath(url: string): string {
+  const rest = url.slice(url.indexOf(':') + 1).replace(/[?#].*$/, '');
+  if (rest === ':memory:' || rest === '' || rest === '//:memory:') return ':memory:';
+  const path = rest.startsWith('//') ? rest.slice(2) : rest;
+  return decodeURIComponent(path);
+}
+
+function kindOfClient(client: unknown): DialectKind {
+  const shape = client as Record<string, unknown>;
+  if (typeof shape?.prepare === 'function' && typeof shape.pragma === 'function') return 'sqlite';
+  if (typeof shape?.getConnection === 'function') return 'mysql';
+  if (typeof shape?.connect === 'function' && 'totalCount' in shape) return 'postgres';
+  throw new InvalidArgumentError('cannot tell which database the client talks to: pass dialect: "sqlite" | "postgres" | "mysql"', { backend: 'sql-blob' });
+}
+
+async function openDialect(options: SqlBlobOptions): Promise<Dialect> {
+  if (options.url !== undefined) {
+    const kind = kindOfUrl(options.url);
+    if (kind === 'sqlite') {
+      const { SqliteDialect } = await import('./sqlite.ts');
+      return SqliteDialect.open(sqlitePath(options.url), options.journalMode ?? 'wal');
+    }
+    if (kind === 'postgres') {
+      const { PostgresDialect } = await import('./postgres.ts');
+      return PostgresDialect.open(options.url);
+    }
+    const { MysqlDialect } = await import('./mysql.ts');
+    return MysqlDialect.open(options.url.replace(/^mariadb:/i, 'mysql:'));
+  }
+  const kind = options.dialect ?? kindOfClient(options.client);
+  if (kind === 'sqlite') {
+    const { SqliteDialect } = await import('./sqlite.ts');
+    return SqliteDialect.borrow(options.client as never);
+  }
+  if (kind === 'postgres') {
+    const { PostgresDialect } = await import('./postgres.ts');
+    return PostgresDialect.borrow(options.client as never);
+  }
+  const { MysqlDialect } = await import('./mysql.ts');
+  return MysqlDialect.borrow(options.client as never);
+}
+
+/**
+ * A stowage backend on a SQL table (SQLite, PostgreSQL, MySQL/MariaDB). Open with
+ * {@link SqlBlobBackend.open}.
+ *
+ * Objects up to `chunkSize` live inline in the main row's `data`; larger ones stream into
+ * `<table>_chunks` rows under a fresh version id, and the main row is switched to that version in
+ * one transaction that also deletes the previous version's chunks, so readers and concurrent
+ * writers always see one whole object.
+ */
+export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
+  readonly name: string;
+  readonly capabilities: SqlBlobCapabilities;
+  readonly #dialect: Dialect;
+  readonly #table: string;
+  readonly #tableName: string;
+  readonly #chunkTable: string;
+  readonly #columns: Set<string>;
+  readonly #chunked: boolean;
+  readonly #chunkSize: number;
+  readonly #infoSelect: string;
+  readonly #keyColumn: string;
+  #closed = false;
+
+  private constructor(dialect: Dialect, table: string, columns: Set<string>, chunked: boolean, chunkSize: number, maxBlobSize: number | undefined) {
+    this.#dialect = dialect;
+    this.name = `sql-blob:${dialect.kind}`;
+    this.#table = dialect.quote(table);
+    this.#tableName = table;
+    this.#chunkTable = dialect.quote(`${table}_chunks`);
+    this.#columns = columns;
+    this.#chunked = chunked;
+    this.#chunkSize = chunkSize;
+    const q = (column: string): string => dialect.quote(column);
+    this.#keyColumn = q('key');
+    const optional = (column: string, alias: string, fallback = 'NULL'): string => `${columns.has(column) ? q(column) : fallback} AS ${alias}`;
+    this.#infoSelect = [
+      `${q('key')} AS k`,
+      optional('size', 's', dialect.lengthOf('data')),
+      optional('modified_at', 'm', '0'),
+      optional('content_type', 'ct'),
+      optional('digest', 'd'),
+      optional('extra', 'x'),
+      optional('user_metadata', 'um'),
+    ].join(', ');
+    const inlineLimit = Math.min(maxBlobSize ?? Number.POSITIVE_INFINITY, dialect.inlineLimit);
+    this.capabilities = Object.freeze({
+      ...SQL_BLOB_CAPABILITIES,
+      // Compare-and-swap needs an etag that changes on every write: kept in `extra`, or derived from time and digest.
+      conditionalWrite: columns.has('extra') || (columns.has('modified_at') && columns.has('digest')),
+      userMetadata: columns.has('user_metadata'),
+      multipart: chunked,
+      maxObjectSize: chunked ? (maxBlobSize ?? null) : inlineLimit,
+    });
+  }
+
+  /** Opens the database (or borrows `client`), creates the tables unless `createTable: false`, and reads which columns exist. */
+  static async open(options: SqlBlobOptions): Promise<SqlBlobBackend> {
+    if ((options.url === undefined) === (options.client === undefined)) {
+      throw new InvalidArgumentError('give exactly one of url and client to the sql-blob adapter', { backend: 'sql-blob' });
+    }
+    const table = options.tableName ?? DEFAULT_TABLE_NAME;
+    if (!TABLE_NAME.test(table)) throw new InvalidArgumentError(`tableName must be letters, digits and _ (at most 55), got ${JSON.stringify(table)}`, { backend: 'sql-blob' });
+    const chunkSize = positiveInteger(options.chunkSize, 'chunkSize') ?? DEFAULT_CHUNK_SIZE;
+    if (chunkSize < 1024) throw new InvalidArgumentError(`chunkSize must be at least 1024 bytes, got ${chunkSize}`, { backend: 'sql-blob' });
+    const maxBlobSize = positiveInteger(options.maxBlobSize, 'maxBlobSize');
+    let dialect: Dialect;
+    try {
+      dialect = await openDialect(options);
+    } catch (error) {
+      throw mapDatabaseError(error, 'sql-blob', 'connecting');
+    }
+    const backend = `sql-blob:${dialect.kind}`;
+    try {
+      if (chunkSize > dialect.inlineLimit) throw new InvalidArgumentError(`chunkSize ${chunkSize} exceeds what one statement carries here (${dialect.inlineLimit})`, { backend });
+      if (options.createTable !== false) {
+        for (const statement of dialect.createStatements(table, `${table}_chunks`)) await dialect.query(statement);
+      }
+      const columns = await dialect.columns(table);
+      if (!columns) throw new InvalidArgumentError(`the table ${table} does not exist (createTable is false)`, { backend });
+      if (!columns.has('key') || !columns.has('data')) throw new InvalidArgumentError(`the table ${table} needs at least the columns key and data`, { backend });
+      const chunkColumns = await dialect.columns(`${table}_chunks`);
+      const chunked = columns.has('extra') && ['key', 'version', 'seq', 'data'].every((column) => chunkColumns?.has(column) === true);
+      return new SqlBlobBackend(dialect, table, columns, chunked, chunkSize, maxBlobSize);
+    } catch (error) {
+      await dialect.close().catch(() => undefined);
+      throw mapDatabaseError(error, backend, 'opening the table');
+    }
+  }
+
+  /** WHERE clauses (with their parameters) that select every chunk row of one stored version. */
+  #chunkRows(key: string, chunks: ChunkPointer, size: number): [string, unknown[]][] {
+    const where = `${this.#keyColumn} = ? AND version = ?`;
+    const keyParameter = this.#dialect.keyParameter(key);
+    if (!this.#dialect.pointChunkAccess) return [[where, [keyParameter, chunks.version]]];
+    // One statement per chunk: a full primary key is a unique lookup that never scans a neighbour.
+    const count = Math.ceil(size / chunks.chunkSize);
+    const batches: [string, unknown[]][] = [];
+    for (let seq = 0; seq < count; seq++) batches.push([`${where} AND seq = ?`, [keyParameter, chunks.version, seq]]);
+    return batches;
+  }
+
+  async #deleteChunks(connection: Connection, key: string, chunks: ChunkPointer, size: number): Promise<void> {
+    for (const [where, parameters] of this.#chunkRows(key, chunks, size)) await connection.query(`DELETE FROM ${this.#chunkTable} WHERE ${where}`, parameters);
+  }
+
+  #fail(error: unknown, doing: string, key?: string): Error {
+    return mapDatabaseError(error, this.name, doing, key);
+  }
+
+  #parse(row: Record<string, unknown>): StoredRow {
+    const key = this.#dialect.keyFromRow(row.k);
+    const size = Number(row.s ?? 0);
+    const modifiedAt = Number(row.m ?? 0);
+    const extra = parseExtra(row.x);
+    const chunks = extra?.version !== undefined && extra.chunkSize !== undefined ? { version: extra.version, chunkSize: extra.chunkSize } : undefined;
+    return {
+      key,
+      size,
+      modifiedAt,
+      etag: extra ? `"${extra.etag}"` : derivedEtag(size, modifiedAt, row.d),
+      contentType: typeof row.ct === 'string' && row.ct !== '' ? row.ct : null,
+      sha256: parseDigest(row.d),
+      metadata: parseMetadata(row.um),
+      chunks,
+      data: row.data === undefined ? undefined : toBuffer(row.data),
+    };
+  }
+
+  #info(row: StoredRow): ObjectInfo {
+    return {
+      key: row.key,
+      size: row.size,
+      lastModified: new Date(Math.round(row.modifiedAt * 1000)),
+      etag: row.etag,
+      contentType: row.contentType ?? inferContentType(row.key),
+      metadata: { ...row.metadata },
+      sha256: row.sha256,
+    };
+  }
+
+  async #row(connection: Connection, key: string, options: { data?: boolean; lock?: boolean } = {}): Promise<StoredRow | undefined> {
+    const data = options.data === true ? `, ${this.#dialect.quote('data')} AS data` : '';
+    const lock = options.lock === true ? this.#dialect.lockClause : '';
+    const { rows } = await connection.query(`SELECT ${this.#infoSelect}${data} FROM ${this.#table} WHERE ${this.#keyColumn} = ?${lock}`, [this.#dialect.keyParameter(key)]);
+    return rows[0] ? this.#parse(rows[0]) : undefined;
+  }
+
+  /**
+   * Points `key` at `object` inside the caller's transaction, honouring the conditions against the
+   * row as it is now (locked on PostgreSQL and MySQL, under SQLite's write lock), and deletes the
+   * replaced version's chunks.
+   */
+  async #commitRow(connection: Connection, key: string, object: NewObject, conditions: Conditions): Promise<ObjectInfo> {
+    const dialect = this.#dialect;
+    const etag = randomId();
+    const modifiedAt = Date.now() / 1000;
+    const values: [string, unknown][] = [
+      ['data', object.data],
+      ['size', object.size],
+      ['modified_at', modifiedAt],
+      ['content_type', object.contentType],
+      ['digest', object.sha256 === undefined ? null : formatDigest(object.sha256)],
+      ['extra', formatExtra(etag, object.chunks)],
+      ['user_metadata', JSON.stringify(object.metadata)],
+    ];
+    const present = values.filter(([column]) => this.#columns.has(column));
+    const keyParameter = dialect.keyParameter(key);
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.#row(connection, key, { lock: true });
+      if (current) {
+        if (conditions.ifNoneMatch === '*') throw new AlreadyExistsError(`an object exists at ${JSON.stringify(key)}`, { key, backend: this.name });
+        if (conditions.ifMatch !== undefined && current.etag !== conditions.ifMatch) {
+          throw new PreconditionFailedError(`the etag of ${JSON.stringify(key)} is not ${conditions.ifMatch}`, { key, backend: this.name });
+        }
+        await connection.query(`UPDATE ${this.#table} SET ${present.map(([column]) => `${dialect.quote(column)} = ?`).join(', ')} WHERE ${this.#keyColumn} = ?`, [
+          ...present.map(([, value]) => value),
+          keyParameter,
+        ]);
+        if (current.chunks && current.chunks.version !== object.chunks?.version) await this.#deleteChunks(connection, key, current.chunks, current.size);
+        break;
+      }
+      if (conditions.ifMatch !== undefined) {
+        throw new PreconditionFailedError(`no object at ${JSON.stringify(key)} to compare with ${conditions.ifMatch}`, { key, backend: this.name });
+      }
+      try {
+        const columns = ['key', ...present.map(([column]) => column)];
+        const result = await connection.query(dialect.insertIgnoringConflict(this.#tableName, columns), [keyParameter, ...present.map(([, value]) => value)]);
+        if (result.affected === 1) break;
+      } catch (error) {
+        if (codeOf(error) !== 'ALREADY_EXISTS') throw error;
+      }
+      // Another writer inserted the key since the SELECT (and committed): look again.
+      if (conditions.ifNoneMatch === '*') throw new AlreadyExistsError(`an object exists at ${JSON.stringify(key)}`, { key, backend: this.name });
+      if (attempt >= 3) throw new UnavailableError(`writing ${JSON.stringify(key)} kept conflicting with other writers`, { key, backend: this.name });
+    }
+    return {
+      key,
+      size: object.size,
+      lastModified: new Date(Math.round(modifiedAt * 1000)),
+      etag: `"${etag}"`,
+      contentType: this.#columns.has('content_type') ? (object.contentType ?? inferContentType(key)) : inferContentType(key),
+      metadata: this.#columns.has('user_metadata') ? { ...object.metadata } : {},
+      sha256: this.#columns.has('digest') ? object.sha256 : undefined,
+    };
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    let row: StoredRow | undefined;
+    try {
+      row = await this.#row(this.#dialect, key);
+    } catch (error) {
+      throw this.#fail(error, 'stat', key);
+    }
+    if (!row) throw new NotFoundError(`no object at ${JSON.stringify(key)}`, { key, backend: this.name });
+    return this.#info(row);
+  }
+
+  async read(key: string, options: OperationContext & { range?: ByteRange | undefined }): Promise<BackendReadResult> {
+    let row: StoredRow | undefined;
+    let snapshot: Snapshot | undefined;
+    try {
+      row = await this.#row(this.#dialect, key, { data: true });
+      if (row?.chunks) {
+        // Read a chunked object inside one snapshot, so a concurrent overwrite (which deletes the old chunks) cannot cut the stream.
+        snapshot = await this.#dialect.snapshot();
+        if (snapshot) row = await this.#row(snapshot, key, { data: true });
+      }
+    } catch (error) {
+      await snapshot?.release().catch(() => undefined);
+      throw this.#fail(error, 'read', key);
+    }
+    if (!row) {
+      await snapshot?.release().catch(() => undefined);
+      throw new NotFoundError(`no object at ${JSON.stringify(key)}`, { key, backend: this.name });
+    }
+    const info = this.#info(row);
+    let range: { offset: number; length: number } | undefined;
+    try {
+      range = options.range ? resolveRange(options.range, row.size, { key, backend: this.name }) : undefined;
+    } catch (error) {
+      await snapshot?.release().catch(() => undefined);
+      throw error;
+    }
+    const start = range?.offset ?? 0;
+    const end = range ? range.offset + range.length : row.size;
+    const chunks = row.chunks;
+    if (chunks && (end <= start || Math.floor(start / chunks.chunkSize) === Math.floor((end - 1) / chunks.chunkSize))) {
+      // Everything asked lies in one chunk (or nothing is asked): fetch it now and give the snapshot's
+      // connection back at once, rather than holding it until the caller reads the stream.
+      const connection: Connection = snapshot ?? this.#dialect;
+      try {
+        let piece: Buffer = EMPTY;
+        if (end > start) {
+          const seq = Math.floor(start / chunks.chunkSize);
+          const { rows } = await connection.query(
+            `SELECT ${this.#dialect.quote('data')} AS data FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ? AND seq = ?`,
+            [this.#dialect.keyParameter(key), chunks.version, seq],
+          );
+          if (!rows[0]) throw new PreconditionFailedError(`${JSON.stringify(key)} was overwritten or deleted while it was being read`, { key, backend: this.name });
+          piece = toBuffer(rows[0].data).subarray(start - seq * chunks.chunkSize, end - seq * chunks.chunkSize);
+        }
+        const body = sliceStream(piece);
+        return range ? { info, body, range } : { info, body };
+      } catch (error) {
+        throw this.#fail(error, 'read', key);
+      } finally {
+        await snapshot?.release().catch(() => undefined);
+      }
+    }
+    const body = chunks ? this.#chunkStream(key, chunks, start, end, snapshot) : sliceStream((row.data ?? EMPTY).subarray(start, end));
+    return range ? { info, body, range } : { info, body };
+  }
+
+  #chunkStream(key: string, chunks: ChunkPointer, start: number, end: number, snapshot: Snapshot | undefined): ReadableStream<Uint8Array> {
+    const connection: Connection = snapshot ?? this.#dialect;
+    const keyParameter = this.#dialect.keyParameter(key);
+    let position = start;
+    const release = async (): Promise<void> => {
+      await snapshot?.release().catch(() => undefined);
+    };
+    return new ReadableStream<Uint8Array>(
+      {
+        pull: async (controller) => {
+          if (position >= end) {
+            await release();
+            controller.close();
+            return;
+          }
+          const seq = Math.floor(position / chunks.chunkSize);
+          try {
+            const { rows } = await connection.query(
+              `SELECT ${this.#dialect.quote('data')} AS data FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ? AND seq = ?`,
+              [keyParameter, chunks.version, seq],
+            );
+            if (!rows[0]) {
+              throw new PreconditionFailedError(`${JSON.stringify(key)} was overwritten or deleted while it was being read`, { key, backend: this.name });
+            }
+            const data = toBuffer(rows[0].data);
+            const chunkStart = seq * chunks.chunkSize;
+            const piece = data.subarray(position - chunkStart, Math.min(data.byteLength, end - chunkStart));
+            if (piece.byteLength === 0) throw new UnavailableError(`a chunk of ${JSON.stringify(key)} is shorter than its row says`, { key, backend: this.name });
+            position += piece.byteLength;
+            controller.enqueue(new Uint8Array(piece.buffer, piece.byteOffset, piece.byteLength));
+            if (position >= end) {
+              await release();
+              controller.close();
+            }
+          } catch (error) {
+            await release();
+            controller.error(this.#fail(error, 'read', key));
+          }
+        },
+        cancel: release,
+      },
+      { highWaterMark: 0 },
+    );
+  }
+
+  async write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
+    const dialect = this.#dialect;
+    try {
+      // Fail early when the outcome is already certain; checked again, under lock, at commit.
+      if (request.ifNoneMatch === '*' && (await this.#row(dialect, key))) {
+        throw new AlreadyExistsError(`an object exists at ${JSON.stringify(key)}`, { key, backend: this.name });
+      }
+      const chunks = fixedChunks(request.body, this.#chunkSize);
+      const first = await chunks.next();
+      const second = first.done ? undefined : await chunks.next();
+      const base = { contentType: request.contentType, metadata: request.metadata };
+      if (!second || second.done) {
+        const data = first.done ? EMPTY : first.value;
+        const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
+        return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request));
+      }
+      if (!this.#chunked) {
+        // A legacy table without chunk rows: the object goes inline, bounded by maxObjectSize (enforced by Store as the body flows).
+        const parts: Buffer[] = [first.value!, second.value];
+        for await (const part of chunks) parts.push(part);
+        const data = Buffer.concat(parts);
+        const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
+        return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request));
+      }
+      const pointer: ChunkPointer = { version: randomId(), chunkSize: this.#chunkSize };
+      const keyParameter = dialect.keyParameter(key);
+      const insertChunk = `INSERT INTO ${this.#chunkTable} (${this.#keyColumn}, version, seq, ${dialect.quote('data')}) VALUES (?, ?, ?, ?)`;
+      const streamChunks = async (connection: Connection): Promise<number> => {
+        let seq = 0;
+        let size = 0;
+        for (const part of [first.value!, second.value]) {
+          await connection.query(insertChunk, [keyParameter, pointer.version, seq++, part]);
+          size += part.byteLength;
+        }
+        for await (const part of chunks) {
+          await connection.query(insertChunk, [keyParameter, pointer.version, seq++, part]);
+          size += part.byteLength;
+        }
+        return size;
+      };
+      const finish = (connection: Connection, size: number): Promise<ObjectInfo> =>
+        this.#commitRow(connection, key, { ...base, data: EMPTY, size, sha256: request.sha256(), chunks: pointer }, request);
+      if (!dialect.stagesChunks) {
+        return await dialect.transaction(async (connection) => finish(connection, await streamChunks(connection)));
+      }
+      // SQLite: one writer per database, so the chunks are staged in short statements under a version
+      // nobody points at yet, and only the switch of the main row is one (short) transaction.
+      try {
+        const size = await streamChunks(dialect);
+        return await dialect.transaction((connection) => finish(connection, size));
+      } catch (error) {
+        await dialect.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [keyParameter, pointer.version]).catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      throw this.#fail(error, 'write', key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#deleteKeys([key]);
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (let index = 0; index < keys.length; index += DELETE_BATCH) await this.#deleteKeys(keys.slice(index, index + DELETE_BATCH));
+  }
+
+  async #deleteKeys(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const dialect = this.#dialect;
+    const parameters = keys.map((key) => dialect.keyParameter(key));
+    const list = keys.map(() => '?').join(', ');
+    try {
+      await dialect.transaction(async (connection) => {
+        const replaced: StoredRow[] = [];
+        if (this.#chunked) {
+          const { rows } = await connection.query(`SELECT ${this.#infoSelect} FROM ${this.#table} WHERE ${this.#keyColumn} IN (${list})${dialect.lockClause}`, parameters);
+          for (const row of rows) {
+            const parsed = this.#parse(row);
+            if (parsed.chunks) replaced.push(parsed);
+          }
+        }
+        await connection.query(`DELETE FROM ${this.#table} WHERE ${this.#keyColumn} IN (${list})`, parameters);
+        for (const row of replaced) await this.#deleteChunks(connection, row.key, row.chunks!, row.size);
+      });
+    } catch (error) {
+      throw this.#fail(error, 'delete', keys.length === 1 ? keys[0] : undefined);
+    }
+  }
+
+  async list(options: BackendListOptions): Promise<ListPage> {
+    const { prefix, delimiter, limit } = options;
+    const dialect = this.#dialect;
+    const items: ListEntry[] = [];
+    const prefixes: string[] = [];
+    let lower = prefix;
+    let inclusive = true;
+    if (options.cursor !== undefined) {
+      const after = Buffer.from(options.cursor, 'base64url').toString('utf8');
+      // After a folder `a/`, every key below it sorts before `a0` ('0' follows '/').
+      if (after.endsWith('/')) lower = `${after.slice(0, -1)}0`;
+      else {
+        lower = after;
+        inclusive = false;
+      }
+      if (compareUtf8(lower, prefix) < 0) {
+        lower = prefix;
+        inclusive = true;
+      }
+    }
+    const upper = prefixSuccessor(prefix);
+    const batch = Math.min(limit + 1, 1000);
+    const key = dialect.kind === 'postgres' ? `${this.#keyColumn} COLLATE "C"` : this.#keyColumn;
+    let last: string | undefined;
+    try {
+      for (;;) {
+        const conditions = [`${key} ${inclusive ? '>=' : '>'} ?`];
+        const parameters: unknown[] = [dialect.keyParameter(lower)];
+        if (upper !== undefined) {
+          conditions.push(`${key} < ?`);
+          parameters.push(dialect.keyParameter(upper));
+        }
+        const { rows } = await dialect.query(`SELECT ${this.#infoSelect} FROM ${this.#table} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${batch}`, parameters);
+        let jumped = false;
+        for (const raw of rows) {
+          const row = this.#parse(raw);
+          if (!row.key.startsWith(prefix)) return { items, prefixes };
+          if (items.length + prefixes.length === limit) return { items, prefixes, cursor: Buffer.from(last!, 'utf8').toString('base64url') };
+          const slash = delimiter ? row.key.indexOf('/', prefix.length) : -1;
+          if (slash !== -1) {
+            const folder = row.key.slice(0, slash + 1);
+            prefixes.push(folder);
+            last = folder;
+            lower = `${folder.slice(0, -1)}0`;
+            inclusive = true;
+            jumped = true;
+            break;
+          }
+          items.push({ key: row.key, size: row.size, lastModified: new Date(Math.round(row.modifiedAt * 1000)), etag: row.etag });
+          last = row.key;
+          lower = row.key;
+          inclusive = false;
+        }
+        if (!jumped && rows.length < batch) return { items, prefixes };
+      }
+    } catch (error) {
+      throw this.#fail(error, 'list');
+    }
+  }
+
+  async copy(from: string, to: string, options: BackendCopyOptions): Promise<ObjectInfo> {
+    return this.#copyOrMove(from, to, options, false);
+  }
+
+  async move(from: string, to: string, options: BackendCopyOptions): Promise<ObjectInfo> {
+    return this.#copyOrMove(from, to, options, true);
+  }
+
+  async #copyOrMove(from: string, to: string, options: BackendCopyOptions, move: boolean): Promise<ObjectInfo> {
+    const dialect = this.#dialect;
+    try {
+      return await dialect.transaction(async (connection) => {
+        const source = await this.#row(connection, from, { data: true, lock: true });
+        if (!source) throw new NotFoundError(`no object at ${JSON.stringify(from)}`, { key: from, backend: this.name });
+        if (move && from === to) {
+          if (options.ifNoneMatch === '*') throw new AlreadyExistsError(`an object exists at ${JSON.stringify(to)}`, { key: to, backend: this.name });
+          return this.#info(source);
+        }
+        let chunks: ChunkPointer | undefined;
+        if (source.chunks) {
+          const fromKey = dialect.keyParameter(from);
+          const toKey = dialect.keyParameter(to);
+          if (move) {
+            // The chunks change owner without being copied; the version id stays unique.
+            chunks = source.chunks;
+            for (const [where, parameters] of this.#chunkRows(from, chunks, source.size)) {
+              await connection.query(`UPDATE ${this.#chunkTable} SET ${this.#keyColumn} = ? WHERE ${where}`, [toKey, ...parameters]);
+            }
+          } else {
+            chunks = { version: randomId(), chunkSize: source.chunks.chunkSize };
+            await connection.query(
+              `INSERT INTO ${this.#chunkTable} (${this.#keyColumn}, version, seq, ${dialect.quote('data')}) SELECT ?, ?, seq, ${dialect.quote('data')} FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`,
+              [toKey, chunks.version, fromKey, source.chunks.version],
+            );
+          }
+        }
+        const object: NewObject = {
+          data: source.chunks ? EMPTY : (source.data ?? EMPTY),
+          size: source.size,
+          contentType: source.contentType,
+          metadata: source.metadata,
+          sha256: source.sha256,
+          chunks,
+        };
+        const info = await this.#commitRow(connection, to, object, { ifNoneMatch: options.ifNoneMatch });
+        if (move) await connection.query(`DELETE FROM ${this.#table} WHERE ${this.#keyColumn} = ?`, [dialect.keyParameter(from)]);
+        return info;
+      });
+    } catch (error) {
+      throw this.#fail(error, move ? 'move' : 'copy', from);
+    }
+  }
+
+  async health(): Promise<void> {
+    try {
+      await this.#dialect.query('SELECT 1');
+    } catch (error) {
+      throw this.#fail(error, 'health check');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#dialect.close();
+  }
+
+  /** The driver object: the better-sqlite3 `Database`, the pg `Pool` or the mysql2 promise `Pool`. */
+  unwrap(): unknown {
+    return this.#dialect.unwrap();
+  }
+}
+
+/** Streams an in-memory buffer in slices (a copy each, so consumers cannot alter driver buffers). */
+function sliceStream(bytes: Buffer): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (offset >= bytes.byteLength) {
+          controller.close();
+          return;
+        }
+        const end = Math.min(bytes.byteLength, offset + READ_SLICE);
+        controller.enqueue(new Uint8Array(bytes.subarray(offset, end)));
+        offset = end;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

@@ -1,0 +1,151 @@
+/**
+ * PostgreSQL through pg, loaded on first use.
+ *
+ * @module
+ */
+import type * as Pg from 'pg';
+import { InvalidArgumentError } from '@stowage/core';
+import type { Connection, Dialect, QueryResult, Snapshot } from './dialect.ts';
+
+function ignore(): void {}
+
+function numbered(sql: string): string {
+  let index = 0;
+  return sql.replace(/\?/g, () => `$${++index}`);
+}
+
+async function run(client: Pg.Pool | Pg.PoolClient, sql: string, params: readonly unknown[]): Promise<QueryResult> {
+  const result = await client.query(numbered(sql), params as unknown[]);
+  return { rows: result.rows as Record<string, unknown>[], affected: result.rowCount ?? 0 };
+}
+
+/** A PostgreSQL dialect over a pool (owned when opened from a URL). */
+export class PostgresDialect implements Dialect {
+  readonly kind = 'postgres';
+  readonly pointChunkAccess = false;
+  readonly stagesChunks = false;
+  readonly lockClause = ' FOR UPDATE';
+  readonly inlineLimit = 256 * 1024 * 1024;
+  readonly #pool: Pg.Pool;
+  readonly #owned: boolean;
+
+  private constructor(pool: Pg.Pool, owned: boolean) {
+    this.#pool = pool;
+    this.#owned = owned;
+  }
+
+  /** Opens a pool on a connection string. */
+  static async open(url: string): Promise<PostgresDialect> {
+    let pg: typeof Pg;
+    try {
+      pg = (await import('pg')).default as unknown as typeof Pg;
+    } catch (cause) {
+      throw new InvalidArgumentError('the sql-blob adapter needs the pg package for PostgreSQL: install it (npm install pg)', { backend: 'sql-blob:postgres', cause });
+    }
+    const pool = new pg.Pool({ connectionString: url, max: 8 });
+    // An idle client that loses its server must not crash the process; the next query reports it.
+    pool.on('error', () => {});
+    return new PostgresDialect(pool, true);
+  }
+
+  /** Uses a pool the caller made and keeps open. */
+  static borrow(pool: Pg.Pool): PostgresDialect {
+    return new PostgresDialect(pool, false);
+  }
+
+  query(sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
+    return run(this.#pool, sql, params);
+  }
+
+  async transaction<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    // A checked-out client whose server goes away emits 'error'; the pending query reports it.
+    client.on('error', ignore);
+    let broken: unknown;
+    try {
+      // Explicit, whatever the server's default: the statements below are written for READ COMMITTED.
+      await client.query('BEGIN ISOLATION LEVEL READ COMMITTED');
+      const result = await work({ query: (sql, params = []) => run(client, sql, params) });
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError;
+      }
+      throw error;
+    } finally {
+      client.off('error', ignore);
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  async snapshot(): Promise<Snapshot> {
+    const client = await this.#pool.connect();
+    client.on('error', ignore);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    } catch (error) {
+      client.off('error', ignore);
+      client.release(error instanceof Error ? error : undefined);
+      throw error;
+    }
+    let open = true;
+    return {
+      query: (sql, params = []) => run(client, sql, params),
+      release: async () => {
+        if (!open) return;
+        open = false;
+        client.off('error', ignore);
+        try {
+          await client.query('COMMIT');
+          client.release();
+        } catch (error) {
+          client.release(error instanceof Error ? error : undefined);
+        }
+      },
+    };
+  }
+
+  quote(identifier: string): string {
+    return `"${identifier}"`;
+  }
+
+  async columns(table: string): Promise<Set<string> | undefined> {
+    const { rows } = await this.query('SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ?', [table]);
+    if (rows.length === 0) return undefined;
+    return new Set(rows.map((row) => String(row.name).toLowerCase()));
+  }
+
+  createStatements(table: string, chunkTable: string): string[] {
+    return [
+      `CREATE TABLE IF NOT EXISTS ${this.quote(table)} (key TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL, size BIGINT NOT NULL, modified_at DOUBLE PRECISION NOT NULL, content_type TEXT, digest TEXT, extra TEXT, user_metadata TEXT)`,
+      `CREATE TABLE IF NOT EXISTS ${this.quote(chunkTable)} (key TEXT COLLATE "C" NOT NULL, version TEXT NOT NULL, seq INTEGER NOT NULL, data BYTEA NOT NULL, PRIMARY KEY (key, version, seq))`,
+    ];
+  }
+
+  insertIgnoringConflict(table: string, columns: readonly string[]): string {
+    return `INSERT INTO ${this.quote(table)} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${this.quote('key')}) DO NOTHING`;
+  }
+
+  keyParameter(key: string): unknown {
+    return key;
+  }
+
+  keyFromRow(value: unknown): string {
+    return Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  }
+
+  lengthOf(column: string): string {
+    return `octet_length(${this.quote(column)})`;
+  }
+
+  async close(): Promise<void> {
+    if (this.#owned) await this.#pool.end();
+  }
+
+  unwrap(): Pg.Pool {
+    return this.#pool;
+  }
+}

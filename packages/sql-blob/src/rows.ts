@@ -1,0 +1,111 @@
+/**
+ * How an object lives in a row: the JSON kept in `extra`, the digest format, and etags for rows that
+ * stowage did not write.
+ *
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Where a chunked object's bytes are: chunk rows `(key, version, seq)` of `chunkSize` bytes each (the last one shorter). */
+export interface ChunkPointer {
+  version: string;
+  chunkSize: number;
+}
+
+/** What stowage keeps in the `extra` column, under the `stowage` member (other members are left to other writers). */
+export interface StowageExtra {
+  etag: string;
+  version?: string | undefined;
+  chunkSize?: number | undefined;
+}
+
+/** A random id for etags and chunk versions. */
+export function randomId(): string {
+  return randomBytes(12).toString('hex');
+}
+
+/** The `extra` JSON for a row stowage writes. */
+export function formatExtra(etag: string, chunks: ChunkPointer | undefined): string {
+  const stowage: StowageExtra = chunks ? { etag, version: chunks.version, chunkSize: chunks.chunkSize } : { etag };
+  return JSON.stringify({ stowage });
+}
+
+/** The stowage member of an `extra` value, when there is a valid one. */
+export function parseExtra(value: unknown): StowageExtra | undefined {
+  if (typeof value !== 'string' || value === '') return undefined;
+  try {
+    const parsed = JSON.parse(value) as { stowage?: Partial<StowageExtra> } | null;
+    const stowage = parsed?.stowage;
+    if (typeof stowage?.etag !== 'string') return undefined;
+    if (stowage.version !== undefined && (typeof stowage.version !== 'string' || typeof stowage.chunkSize !== 'number' || stowage.chunkSize <= 0)) return undefined;
+    return { etag: stowage.etag, version: stowage.version, chunkSize: stowage.chunkSize };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `digest` column's format: `sha256:<lowercase hex>`, self-describing should another algorithm ever be added. */
+export function formatDigest(sha256: string): string {
+  return `sha256:${sha256}`;
+}
+
+/** The hex SHA-256 in a `digest` value; accepts `sha256:<hex>` and bare 64-digit hex (rows written by other tools). */
+export function parseDigest(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(?:sha256:)?([0-9a-fA-F]{64})$/.exec(value.trim());
+  return match ? match[1]!.toLowerCase() : undefined;
+}
+
+/** An etag for a row written without stowage's `extra` (plain SQL, the Python backend): it changes whenever size, time or digest do. */
+export function derivedEtag(size: number, modifiedAt: number, digest: unknown): string {
+  const hash = createHash('sha256').update(`${size}:${modifiedAt}:${typeof digest === 'string' ? digest : ''}`).digest('hex');
+  return `"r-${hash.slice(0, 24)}"`;
+}
+
+/** The user metadata in a `user_metadata` value (a JSON object of strings). */
+export function parseMetadata(value: unknown): Record<string, string> {
+  if (typeof value !== 'string' || value === '') return {};
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+    const metadata: Record<string, string> = {};
+    for (const [name, entry] of Object.entries(parsed)) if (typeof entry === 'string') metadata[name] = entry;
+    return metadata;
+  } catch {
+    return {};
+  }
+}
+
+/** Cuts a body into Buffers of exactly `size` bytes (the last one shorter); each yielded Buffer is new. */
+export async function* fixedChunks(body: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const piece of body) {
+    let offset = 0;
+    while (offset < piece.byteLength) {
+      const count = Math.min(size - filled, piece.byteLength - offset);
+      buffer.set(piece.subarray(offset, offset + count), filled);
+      filled += count;
+      offset += count;
+      if (filled === size) {
+        yield buffer;
+        buffer = Buffer.allocUnsafe(size);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield buffer.subarray(0, filled);
+}
+
+/** The smallest string above every string that starts with `prefix` (code point order is UTF-8 byte order), or `undefined` when there is none. */
+export function prefixSuccessor(prefix: string): string | undefined {
+  const points = Array.from(prefix);
+  while (points.length > 0) {
+    const last = points.pop()!.codePointAt(0)!;
+    if (last < 0x10ffff) {
+      points.push(String.fromCodePoint(last === 0xd7ff ? 0xe000 : last + 1));
+      return points.join('');
+    }
+  }
+  return undefined;
+}

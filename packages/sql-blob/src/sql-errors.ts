@@ -1,0 +1,55 @@
+/**
+ * Database errors mapped onto stowage's codes, for all three drivers.
+ *
+ * @module
+ */
+import { ErrorCode, createError, isStowageError, type StowageError } from '@stowage/core';
+
+const UNAVAILABLE_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST', 'POOL_CLOSED']);
+// MySQL/MariaDB errno: deadlock, lock wait timeout, too many connections, server shutdown, lost connection.
+const MYSQL_UNAVAILABLE = new Set([1205, 1213, 1040, 1053, 1077, 1927, 2002, 2003, 2006, 2013]);
+const MYSQL_PERMISSION = new Set([1044, 1045, 1142, 1143, 1227, 1370]);
+
+/** The stowage code for a driver error. */
+export function codeOf(error: unknown): ErrorCode {
+  const native = error as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  const code = typeof native?.code === 'string' ? native.code : '';
+  const errno = typeof native?.errno === 'number' ? native.errno : undefined;
+  const message = typeof native?.message === 'string' ? native.message : '';
+  // SQLite (better-sqlite3 codes are SQLITE_*).
+  if (code.startsWith('SQLITE_CONSTRAINT_PRIMARYKEY') || code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) return ErrorCode.AlreadyExists;
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_PROTOCOL') return ErrorCode.Unavailable;
+  if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || code.startsWith('SQLITE_CANTOPEN')) return ErrorCode.PermissionDenied;
+  if (code === 'SQLITE_TOOBIG' || code === 'SQLITE_FULL') return ErrorCode.TooLarge;
+  // PostgreSQL SQLSTATE.
+  if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) {
+    if (code === '23505') return ErrorCode.AlreadyExists;
+    if (code.startsWith('08') || code.startsWith('57P') || code === '53300' || code === '40001' || code === '40P01' || code === '55P03') return ErrorCode.Unavailable;
+    if (code === '42501' || code.startsWith('28')) return ErrorCode.PermissionDenied;
+    if (code === '54000') return ErrorCode.TooLarge;
+  }
+  // MySQL / MariaDB.
+  if (errno !== undefined && code.startsWith('ER_')) {
+    if (errno === 1062) return ErrorCode.AlreadyExists;
+    if (MYSQL_UNAVAILABLE.has(errno)) return ErrorCode.Unavailable;
+    if (MYSQL_PERMISSION.has(errno)) return ErrorCode.PermissionDenied;
+    if (errno === 1153 || errno === 1301) return ErrorCode.TooLarge;
+  }
+  if (UNAVAILABLE_NETWORK.has(code) || /connection terminated|connection.*(closed|lost|ended)|server closed the connection|Cannot use a pool after calling end/i.test(message)) {
+    return ErrorCode.Unavailable;
+  }
+  return ErrorCode.Unavailable;
+}
+
+/** Wraps a driver error as a `StowageError` (an existing one passes through unchanged). */
+export function mapDatabaseError(error: unknown, backend: string, doing: string, key?: string): StowageError {
+  if (isStowageError(error)) {
+    error.backend ??= backend;
+    return error;
+  }
+  const code = codeOf(error);
+  const native = error instanceof Error ? error.message : String(error);
+  // Driver messages name tables and values, never the connection string; keep them for debugging.
+  const message = `${backend}: ${doing}${key === undefined ? '' : ` ${JSON.stringify(key)}`} failed: ${native}`;
+  return createError(code, message, { key, backend, cause: error });
+}

@@ -1,0 +1,74 @@
+/**
+ * The adapter's pure helpers: prefix ranges, digests, `extra`, chunking, and the error mapping.
+ */
+import { describe, expect, it } from 'vitest';
+import { codeOf, mapDatabaseError } from '../src/sql-errors.ts';
+import { fixedChunks, formatExtra, parseDigest, parseExtra, prefixSuccessor } from '../src/rows.ts';
+import { sqlitePath } from '@stowage/sql-blob';
+
+describe('prefixSuccessor', () => {
+  it('is above every key with the prefix and below every other key above the prefix', () => {
+    expect(prefixSuccessor('')).toBeUndefined();
+    expect(prefixSuccessor('a/')).toBe('a0');
+    expect(prefixSuccessor('a\u{10FFFF}')).toBe('b');
+    expect(prefixSuccessor('a\uD7FF')).toBe('a\uE000');
+    expect(prefixSuccessor('\u{10FFFF}')).toBeUndefined();
+    const successor = Buffer.from(prefixSuccessor('a%_')!);
+    for (const key of ['a%_', 'a%_\u{10FFFF}z', 'a%_😀']) expect(Buffer.compare(Buffer.from(key), successor)).toBe(-1);
+    expect(Buffer.compare(Buffer.from('a%`'), successor)).toBe(0);
+  });
+});
+
+describe('rows', () => {
+  it('reads digests in both formats and keeps stowage’s extra apart from other writers’', () => {
+    const hex = 'AB'.repeat(32);
+    expect(parseDigest(`sha256:${hex}`)).toBe(hex.toLowerCase());
+    expect(parseDigest(hex)).toBe(hex.toLowerCase());
+    expect(parseDigest('md5:abc')).toBeUndefined();
+    expect(parseExtra(formatExtra('e1', { version: 'v1', chunkSize: 1024 }))).toEqual({ etag: 'e1', version: 'v1', chunkSize: 1024 });
+    expect(parseExtra('{"python":1}')).toBeUndefined();
+    expect(parseExtra('not json')).toBeUndefined();
+  });
+
+  it('cuts bodies into fixed chunks', async () => {
+    async function* body() {
+      yield new Uint8Array(700);
+      yield new Uint8Array(700);
+      yield new Uint8Array(10);
+    }
+    const sizes: number[] = [];
+    for await (const chunk of fixedChunks(body(), 512)) sizes.push(chunk.byteLength);
+    expect(sizes).toEqual([512, 512, 386]);
+  });
+
+  it('maps sqlite: URLs to paths', () => {
+    expect(sqlitePath('sqlite::memory:')).toBe(':memory:');
+    expect(sqlitePath('sqlite:./store.db')).toBe('./store.db');
+    expect(sqlitePath('sqlite:///var/data/store.db?tableName=x')).toBe('/var/data/store.db');
+  });
+});
+
+describe('error mapping', () => {
+  it('maps each driver’s codes onto stowage codes', () => {
+    expect(codeOf({ code: 'SQLITE_CONSTRAINT_PRIMARYKEY' })).toBe('ALREADY_EXISTS');
+    expect(codeOf({ code: 'SQLITE_BUSY' })).toBe('UNAVAILABLE');
+    expect(codeOf({ code: 'SQLITE_READONLY' })).toBe('PERMISSION_DENIED');
+    expect(codeOf({ code: '23505' })).toBe('ALREADY_EXISTS');
+    expect(codeOf({ code: '57P01' })).toBe('UNAVAILABLE');
+    expect(codeOf({ code: '42501' })).toBe('PERMISSION_DENIED');
+    expect(codeOf({ code: '28P01' })).toBe('PERMISSION_DENIED');
+    expect(codeOf({ code: 'ER_DUP_ENTRY', errno: 1062 })).toBe('ALREADY_EXISTS');
+    expect(codeOf({ code: 'ER_LOCK_DEADLOCK', errno: 1213 })).toBe('UNAVAILABLE');
+    expect(codeOf({ code: 'ER_ACCESS_DENIED_ERROR', errno: 1045 })).toBe('PERMISSION_DENIED');
+    expect(codeOf({ code: 'ER_NET_PACKET_TOO_LARGE', errno: 1153 })).toBe('TOO_LARGE');
+    expect(codeOf({ code: 'PROTOCOL_CONNECTION_LOST' })).toBe('UNAVAILABLE');
+    expect(codeOf({ code: 'ECONNREFUSED' })).toBe('UNAVAILABLE');
+    expect(codeOf(new Error('Connection terminated unexpectedly'))).toBe('UNAVAILABLE');
+  });
+
+  it('keeps the key, the backend and the cause', () => {
+    const cause = Object.assign(new Error('duplicate key value'), { code: '23505' });
+    const error = mapDatabaseError(cause, 'sql-blob:postgres', 'write', 'a.txt');
+    expect(error).toMatchObject({ code: 'ALREADY_EXISTS', key: 'a.txt', backend: 'sql-blob:postgres', cause });
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * Where the tests find their databases: `STOWAGE_TEST_POSTGRES_URL` / `STOWAGE_TEST_MYSQL_URL`,
+ * else the machine's local servers. An unreachable server skips its tests with a reason, except
+ * with `STOWAGE_TEST_REQUIRE_SERVERS=1` (CI; or a list such as `postgres`), where it fails the run.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Store } from '@stowage/core';
+import { SqlBlobBackend, type SqlBlobCapabilities, type SqlBlobOptions } from '@stowage/sql-blob';
+
+/** The databases the tests run on. */
+export type TestDatabase = 'sqlite' | 'postgres' | 'mysql';
+
+const DEFAULT_URLS = {
+  postgres: 'postgres://postgres@127.0.0.1:5432/test',
+  mysql: 'mysql://root@127.0.0.1:3306/test',
+} as const;
+
+function reachable(url: string, fallbackPort: number): Promise<boolean> {
+  const parsed = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || fallbackPort) });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/** The server's URL, or the reason to skip its tests (a failure when servers are required). */
+export async function serverUrl(database: 'postgres' | 'mysql'): Promise<{ url: string; skip?: undefined } | { url?: undefined; skip: string }> {
+  const variable = database === 'postgres' ? 'STOWAGE_TEST_POSTGRES_URL' : 'STOWAGE_TEST_MYSQL_URL';
+  const url = process.env[variable] || DEFAULT_URLS[database];
+  if (await reachable(url, database === 'postgres' ? 5432 : 3306)) return { url };
+  const reason = `${database === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} is not reachable at ${new URL(url).host} (set ${variable})`;
+  // `1` requires every server; a comma-separated list (`postgres,mysql`) only those named.
+  const required = (process.env.STOWAGE_TEST_REQUIRE_SERVERS ?? '').split(',').map((name) => name.trim());
+  if (required.includes('1') || required.includes(database)) throw new Error(`${reason}; STOWAGE_TEST_REQUIRE_SERVERS=1 requires it`);
+  return { skip: reason };
+}
+
+/** A random table name, so that runs never collide. */
+export function randomTable(): string {
+  return `stowage_test_${randomBytes(6).toString('hex')}`;
+}
+
+/** Drops a test table and its chunk table through the backend's own driver. */
+export async function dropTables(backend: SqlBlobBackend, table: string): Promise<void> {
+  const client = backend.unwrap() as { exec?: (sql: string) => void; query?: (sql: string) => Promise<unknown> };
+  const quote = backend.name === 'sql-blob:mysql' ? (name: string) => `\`${name}\`` : (name: string) => `"${name}"`;
+  for (const name of [table, `${table}_chunks`]) {
+    const sql = `DROP TABLE IF EXISTS ${quote(name)}`;
+    if (typeof client.exec === 'function') client.exec(sql);
+    else await client.query!(sql);
+  }
+}
+
+/** A fresh backend on its own table (SQLite: its own file), and how to remove it all. */
+export async function openTestBackend(
+  database: TestDatabase,
+  url: string | undefined,
+  options: Omit<SqlBlobOptions, 'url' | 'client'> = {},
+): Promise<{ backend: SqlBlobBackend; store: Store<SqlBlobCapabilities>; table: string; teardown: () => Promise<void> }> {
+  const table = options.tableName ?? randomTable();
+  let directory: string | undefined;
+  let target = url;
+  if (database === 'sqlite') {
+    directory = await mkdtemp(join(tmpdir(), 'stowage-sql-blob-'));
+    target = `sqlite:${join(directory, 'store.db')}`;
+  }
+  const backend = await SqlBlobBackend.open({ ...options, url: target!, tableName: table });
+  return {
+    backend,
+    store: new Store(backend),
+    table,
+    teardown: async () => {
+      try {
+        if (!directory) await dropTables(backend, table);
+      } finally {
+        await backend.close();
+        if (directory) await rm(directory, { recursive: true, force: true });
+      }
+    },
+  };
+}
