@@ -56,6 +56,8 @@ export interface MultipartResult {
   files: Record<string, Attachment[]>;
 }
 
+function ignore(): void {}
+
 function isWebRequest(request: UploadRequest): request is Request {
   return typeof (request as Request).headers?.get === 'function';
 }
@@ -133,8 +135,12 @@ export async function uploadMultipart(work: UnitOfWork, request: UploadRequest, 
       if (settled) return;
       settled = true;
       if (error !== undefined) {
+        // The uploads have seen the error already; what the teardown raises has no one to go to.
+        source.on('error', ignore);
+        parser.on('error', ignore);
+        // The rest of the body is left unread, not cancelled: the server answers and closes the
+        // connection (cancelling a Request's stream mid-body trips undici on bodies it generates).
         source.unpipe(parser);
-        if (isWebRequest(request)) source.destroy();
         parser.destroy();
       }
       resolve(error === undefined ? {} : { error });
@@ -144,6 +150,8 @@ export async function uploadMultipart(work: UnitOfWork, request: UploadRequest, 
         stream.resume();
         return;
       }
+      // Errors reach the upload through its iteration; the stream's own event needs a listener.
+      stream.on('error', ignore);
       const slot = options.files[name];
       if (slot === undefined) {
         stream.resume();
@@ -209,7 +217,10 @@ export async function uploadRequestBody(work: UnitOfWork, slot: string, request:
   // With a content encoding the length counts encoded bytes, not the file's.
   const size = length !== undefined && /^\d+$/.test(length) && (encoded === undefined || encoded === 'identity') ? Number(length) : undefined;
   const uploadOptions: UploadOptions = { ...options, contentType, size };
-  return work.upload(slot, isWebRequest(request) ? bodyOf(request) : request, uploadOptions);
+  // The Web stream itself, not a Node wrapper: nothing is read before the size and type checks.
+  const body = isWebRequest(request) ? request.body : request;
+  if (body === null) throw new InvalidArgumentError('the request has no body');
+  return work.upload(slot, body as ReadableStream<Uint8Array> | IncomingMessage, uploadOptions);
 }
 
 /**

@@ -94,7 +94,11 @@ export class UnitOfWork {
    * the blob is deleted again if the transaction rolls back. Put the returned reference in the row.
    */
   upload(slot: string, body: Body, options: UploadOptions = {}): Promise<Attachment> {
-    this.#assertOpen('upload');
+    try {
+      this.#assertOpen('upload');
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const upload = this.#attachments.upload(slot, body, options).then((reference) => {
       this.#record(reference);
       return reference;
@@ -117,9 +121,11 @@ export class UnitOfWork {
   }
 
   #record(reference: Attachment): void {
-    if (this.#state === 'open') this.#created.push(reference);
-    else if (this.#state === 'committed' && this.#parent) this.#parent.#record(reference);
-    else if (this.#parent) this.#parent.#unreferenced.push(reference);
+    // The root decides only after its uploads in flight have finished, so it takes them whatever its
+    // state; a finished savepoint hands them on.
+    if (this.#state === 'open' || !this.#parent) this.#created.push(reference);
+    else if (this.#state === 'committed') this.#parent.#record(reference);
+    else this.#parent.#unreferenced.push(reference);
   }
 
   /**

@@ -13,7 +13,7 @@ import { isStowageError, type Store } from '@stowage/core';
 import { Attachments, isAttachmentError, type Attachment, type UnitOfWork } from '@stowage/attachments';
 import { filesOf } from '@stowage/attachments/drizzle';
 import { andThen, databaseKinds, openDatabase, type TestDatabase } from './fixtures/databases.ts';
-import { keysIn, png, text } from './fixtures/files.ts';
+import { failure, keysIn, png, text } from './fixtures/files.ts';
 import { storeFactories, type OpenedStore } from './fixtures/stores.ts';
 
 const SLOTS = {
@@ -27,15 +27,6 @@ async function readText(attachments: Attachments, reference: Attachment): Promis
 
 async function readBytes(attachments: Attachments, reference: Attachment): Promise<Uint8Array> {
   return new Uint8Array(await new Response(await attachments.read(reference)).arrayBuffer());
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the transaction to fail');
 }
 
 for (const { kind, url, skip } of databaseKinds()) {
