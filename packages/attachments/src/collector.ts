@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { InvalidArgumentError, type ListEntry, type OperationOptions, type Store } from '@stowage/core';
 import { parseAttachment, parseAttachmentList, type Attachment } from './reference.ts';
 import type { ResolvedSlot } from './slots.ts';
@@ -71,7 +71,7 @@ class KeyHashes {
   #sorted = true;
 
   static hash(key: string): bigint {
-    return createHash('sha256').update(key).digest().readBigUInt64BE(0);
+    return hash('sha256', key, 'buffer').readBigUInt64BE(0);
   }
 
   add(key: string): void {

@@ -21,15 +21,20 @@ async function killWriter(directory: string, mode: 'between' | 'inside'): Promis
   const child = spawn(process.execPath, ['--conditions=@stowage/source', WRITER, directory, mode], { stdio: ['ignore', 'pipe', 'inherit'], cwd: fileURLToPath(new URL('..', import.meta.url)) });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
-  const line = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (data: Buffer) => {
-      output += data.toString('utf8');
-      if (output.includes('\n')) resolve(output.slice(0, output.indexOf('\n')));
+  let line: string;
+  try {
+    line = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => {
+        output += data.toString('utf8');
+        if (output.includes('\n')) resolve(output.slice(0, output.indexOf('\n')));
+      });
+      child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before it was killed`)));
     });
-    child.once('exit', (code) => reject(new Error(`the writer exited (${code}) before it was killed`)));
-  });
-  child.kill('SIGKILL');
-  await exited;
+  } finally {
+    // Also when the test gives up waiting: no writer outlives its test.
+    child.kill('SIGKILL');
+    await exited;
+  }
   return parseAttachment(line);
 }
 
@@ -42,6 +47,7 @@ describe('a writer killed before its row commits', () => {
     await rm(directory, { recursive: true, force: true });
   });
 
+  // A child process loads TypeScript, Drizzle and the drivers: give it time on a busy machine.
   for (const mode of ['between', 'inside'] as const) {
     it(`leaves only an orphan, which the collector removes (killed ${mode === 'between' ? 'between the blob write and the transaction' : 'inside the open transaction'})`, async () => {
       const avatar = await killWriter(directory, mode);
@@ -61,6 +67,6 @@ describe('a writer killed before its row commits', () => {
       } finally {
         client.close();
       }
-    });
+    }, 60_000);
   }
 });
