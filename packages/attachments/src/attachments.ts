@@ -96,7 +96,8 @@ function isFile(body: unknown): body is File {
 export class Attachments {
   readonly #stores: ReadonlyMap<string, Store>;
   readonly #slots: ReadonlyMap<string, ResolvedSlot>;
-  readonly #onCleanupError: ((error: unknown, reference: Attachment) => void) | undefined;
+  /** The `onCleanupError` option (called by units of work). */
+  readonly onCleanupError: ((error: unknown, reference: Attachment) => void) | undefined;
 
   constructor(options: AttachmentsOptions) {
     if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('Attachments needs { stores, slots }');
@@ -111,7 +112,20 @@ export class Attachments {
     assertDisjoint([...slots.values()]);
     this.#stores = stores;
     this.#slots = slots;
-    this.#onCleanupError = options.onCleanupError;
+    this.onCleanupError = options.onCleanupError;
+  }
+
+  /**
+   * Checks that a reference belongs to its slot (the slot exists, and the key lies in its store
+   * under its prefix) before anything deletes its blob: a reference forged or copied from another
+   * slot must never delete what is not its slot's. `InvalidArgumentError` otherwise.
+   */
+  assertOwned(reference: Attachment): ResolvedSlot {
+    const slot = this.slot(reference.slot);
+    if (reference.store !== slot.store || !reference.key.startsWith(slot.prefix)) {
+      throw new InvalidArgumentError(`the reference to ${JSON.stringify(reference.key)} in store '${reference.store}' does not lie in slot '${slot.name}' (store '${slot.store}', prefix ${JSON.stringify(slot.prefix)})`);
+    }
+    return slot;
   }
 
   /** A slot's policy with its defaults; `InvalidArgumentError` for an unknown slot. */
@@ -250,41 +264,6 @@ export class Attachments {
     if (slot.allowedTypes !== undefined && !contentTypeMatches(contentType, slot.allowedTypes)) {
       throw new ContentTypeNotAllowedError(contentType, slot.allowedTypes, `slot '${slot.name}' accepts ${slot.allowedTypes.join(', ')}; ${what}`);
     }
-  }
-
-  /**
-   * Deletes the blobs of these references now, store by store; for the unit of work, which decides
-   * when that is safe. Content-addressed ones are skipped (counted as deferred).
-   */
-  async deleteBlobs(references: readonly Attachment[]): Promise<CleanupReport> {
-    const report: CleanupReport = { deleted: 0, deferred: 0, failed: [] };
-    const byStore = new Map<string, Attachment[]>();
-    const seen = new Set<string>();
-    for (const reference of references) {
-      const slot = this.#slots.get(reference.slot);
-      if (slot?.keys === 'sha256') {
-        report.deferred++;
-        continue;
-      }
-      const id = `${reference.store}\0${reference.key}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      const list = byStore.get(reference.store) ?? [];
-      list.push(reference);
-      byStore.set(reference.store, list);
-    }
-    for (const [name, list] of byStore) {
-      try {
-        await this.store(name).deleteMany(list.map((reference) => reference.key));
-        report.deleted += list.length;
-      } catch (error) {
-        for (const reference of list) {
-          report.failed.push({ reference, error });
-          this.#onCleanupError?.(error, reference);
-        }
-      }
-    }
-    return report;
   }
 
   /**

@@ -131,9 +131,11 @@ export async function uploadMultipart(work: UnitOfWork, request: UploadRequest, 
 
   const outcome = await new Promise<{ error?: unknown }>((resolve) => {
     let settled = false;
+    const onAbort = (): void => finish(options.signal!.reason);
     const finish = (error?: unknown): void => {
       if (settled) return;
       settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
       if (error !== undefined) {
         // The uploads have seen the error already; what the teardown raises has no one to go to.
         source.on('error', ignore);
@@ -178,7 +180,8 @@ export async function uploadMultipart(work: UnitOfWork, request: UploadRequest, 
     parser.on('error', (cause: unknown) => finish(isStowageError(cause) ? cause : new InvalidArgumentError(`malformed multipart body: ${(cause as Error).message}`, { cause })));
     parser.on('close', () => finish());
     source.on('error', (cause: unknown) => finish(isStowageError(cause) ? cause : new InvalidArgumentError(`the request body failed: ${(cause as Error).message}`, { cause })));
-    options.signal?.addEventListener('abort', () => finish(options.signal!.reason), { once: true });
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
     source.pipe(parser);
   });
 

@@ -24,6 +24,36 @@ function toList(references: References): Attachment[] {
   return (Array.isArray(references) ? references : [references]).map((reference) => parseAttachment(reference));
 }
 
+/**
+ * Deletes the blobs of these references now, store by store; content-addressed ones are skipped
+ * (counted as deferred: other rows may share them). Failures are reported, not thrown.
+ */
+async function deleteBlobs(attachments: Attachments, references: readonly Attachment[]): Promise<CleanupReport> {
+  const report: CleanupReport = { deleted: 0, deferred: 0, failed: [] };
+  const byStore = new Map<string, Map<string, Attachment>>();
+  for (const reference of references) {
+    if (attachments.slot(reference.slot).keys === 'sha256') {
+      report.deferred++;
+      continue;
+    }
+    const keys = byStore.get(reference.store) ?? new Map<string, Attachment>();
+    keys.set(reference.key, reference);
+    byStore.set(reference.store, keys);
+  }
+  for (const [name, keys] of byStore) {
+    try {
+      await attachments.store(name).deleteMany(keys.keys());
+      report.deleted += keys.size;
+    } catch (error) {
+      for (const reference of keys.values()) {
+        report.failed.push({ reference, error });
+        attachments.onCleanupError?.(error, reference);
+      }
+    }
+  }
+  return report;
+}
+
 function emptyReport(): CleanupReport {
   return { deleted: 0, deferred: 0, failed: [] };
 }
@@ -138,7 +168,7 @@ export class UnitOfWork {
     const index = this.#created.findIndex((created) => sameAttachment(created, reference));
     if (index === -1) throw new InvalidArgumentError(`cannot discard ${JSON.stringify(reference?.key)}: it was not uploaded through this unit of work (detach what rows held)`);
     const [removed] = this.#created.splice(index, 1);
-    return this.#attachments.deleteBlobs([removed!]);
+    return deleteBlobs(this.#attachments, [removed!]);
   }
 
   /**
@@ -148,7 +178,9 @@ export class UnitOfWork {
    */
   detach(references: References): void {
     this.#assertOpen('detach');
-    this.#detached.push(...toList(references));
+    const list = toList(references);
+    for (const reference of list) this.#attachments.assertOwned(reference);
+    this.#detached.push(...list);
   }
 
   /**
@@ -200,7 +232,7 @@ export class UnitOfWork {
     }
     this.#state = 'committed';
     await this.#settle();
-    return this.#attachments.deleteBlobs([...this.#detached, ...this.#unreferenced]);
+    return deleteBlobs(this.#attachments, [...this.#detached, ...this.#unreferenced]);
   }
 
   /**
@@ -215,7 +247,7 @@ export class UnitOfWork {
       return emptyReport();
     }
     await this.#settle();
-    return this.#attachments.deleteBlobs([...this.#created, ...this.#unreferenced]);
+    return deleteBlobs(this.#attachments, [...this.#created, ...this.#unreferenced]);
   }
 
   /**

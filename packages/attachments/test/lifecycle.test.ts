@@ -126,10 +126,7 @@ for (const { kind, url, skip } of databaseKinds()) {
         files.detachReplaced(before.documents, documents);
         // Until the commit, the replaced blobs are still there.
         expect(await attachments.exists(before.avatar)).toBe(true);
-        const report = await new Promise<unknown>((resolve, reject) => {
-          database.db.transaction((tx) => database.update(tx, 'ada', { avatar, documents }), { files }).then(resolve, reject);
-        });
-        expect(report).toBeDefined();
+        await database.db.transaction((tx) => database.update(tx, 'ada', { avatar, documents }), { files });
         expect(files.state).toBe('committed');
         expect(await database.get('ada')).toEqual({ id: 'ada', name: 'ada', avatar, documents });
         expect(await attachments.exists(before.avatar)).toBe(false);

@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store, isStowageError, type Backend } from '@stowage/core';
 import { LocalBackend } from '@stowage/local';
 import { MemoryBackend } from '@stowage/memory';
+import { SqlBlobBackend } from '@stowage/sql-blob';
 import { Attachments, INCOMING_FOLDER, isAttachmentError, type SlotPolicy } from '@stowage/attachments';
 import { keysIn, png } from './fixtures/files.ts';
 
@@ -201,6 +202,33 @@ describe('slot policies on a memory store', () => {
     const reference = await upload;
     expect(await rollback).toMatchObject({ deleted: 1 });
     expect(await attachments.exists(reference)).toBe(false);
+  });
+
+  it('refuses to detach a reference outside its slot, so a forged one cannot delete other files', async () => {
+    const files = attachments.begin();
+    const avatar = await attachments.upload('avatars', png(), { entity });
+    expect(() => files.detach({ ...avatar, key: 'fixed/reports/1/csv/report.csv' })).toThrow(/does not lie in slot 'avatars'/);
+    expect(() => files.detach({ ...avatar, slot: 'nowhere' })).toThrow(/unknown attachment slot/);
+    expect(() => files.detach({ ...avatar, store: 'other' })).toThrow(/does not lie in slot/);
+    files.detach(avatar);
+    expect(await files.commit()).toEqual({ deleted: 1, deferred: 0, failed: [] });
+    expect(await attachments.exists(avatar)).toBe(false);
+  });
+
+  it('reports a deletion that fails after the commit instead of throwing, and tells onCleanupError', async () => {
+    // A real failure: the store's database connection is closed before the commit's deletions.
+    const backend = await SqlBlobBackend.open({ url: 'sqlite::memory:' });
+    const seen: string[] = [];
+    const broken = new Attachments({ stores: { files: new Store(backend) }, slots: SLOTS, onCleanupError: (_error, reference) => void seen.push(reference.key) });
+    const avatar = await broken.upload('avatars', png(), { entity });
+    const files = broken.begin();
+    files.detach(avatar);
+    await backend.close();
+    const report = await files.commit();
+    expect(files.state).toBe('committed');
+    expect(report.deleted).toBe(0);
+    expect(report.failed.map((failure) => failure.reference.key)).toEqual([avatar.key]);
+    expect(seen).toEqual([avatar.key]);
   });
 
   it('refuses bad slot configurations', () => {

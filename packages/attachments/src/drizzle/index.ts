@@ -139,6 +139,7 @@ export function withAttachments<DB extends TransactionRunner>(db: DB, attachment
     const { files, ...rest } = config ?? {};
     if (files !== undefined && !(files instanceof UnitOfWork)) throw new InvalidArgumentError('files must be a unit of work from attachments.begin()');
     if (files !== undefined && files.attachments !== attachments) throw new InvalidArgumentError('files belongs to another Attachments instance');
+    if (files !== undefined && files.state !== 'open') throw new InvalidArgumentError(`files is ${files.state} already: begin a new unit of work for each transaction`);
     const work = files ?? attachments.begin();
     const driverConfig = Object.keys(rest).length > 0 ? rest : undefined;
     return runInTransaction(work, (body: (tx: object) => unknown) => runner.transaction(body, driverConfig), (tx: object) => callback(bind(tx, work)));
