@@ -278,17 +278,20 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  *
  * @example
  * ```ts
- * // Kysely
- * await runInTransaction(files, (callback) => db.transaction().execute(callback), async (trx) => {
+ * // Kysely (annotate the transaction: TypeScript infers it from `body`)
+ * await runInTransaction(files, (callback) => db.transaction().execute(callback), async (trx: Transaction<Database>) => {
  *   await trx.insertInto('users').values({ id, avatar: JSON.stringify(avatar) }).execute()
  * })
  * // Prisma
- * await runInTransaction(files, (callback) => prisma.$transaction(callback), (tx) => tx.user.create({ data: { id, avatar } }))
+ * await runInTransaction(files, (callback) => prisma.$transaction(callback), (tx: Prisma.TransactionClient) => tx.user.create({ data: { id, avatar } }))
  * ```
  */
 export async function runInTransaction<TX, T>(
   work: UnitOfWork,
-  open: (callback: (tx: TX) => unknown) => unknown,
+  // `any`: ORMs type the callback they take as returning a promise (Kysely, Prisma) or a plain value
+  // (better-sqlite3); this one returns whatever `body` returns, so it must fit both.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  open: (callback: (tx: TX) => any) => unknown,
   body: (tx: TX, work: UnitOfWork) => T,
 ): Promise<Awaited<T>> {
   let entered = false;
