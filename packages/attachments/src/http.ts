@@ -18,7 +18,7 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
-import { DEFAULT_CONTENT_TYPE, InvalidArgumentError, TooLargeError, inferContentType, isStowageError, type OperationOptions } from '@stowage/core';
+import { AbortedError, DEFAULT_CONTENT_TYPE, InvalidArgumentError, TooLargeError, inferContentType, isStowageError, type OperationOptions } from '@stowage/core';
 import type { UploadOptions } from './attachments.ts';
 import { isAttachmentError } from './errors.ts';
 import type { Attachment } from './reference.ts';
@@ -131,7 +131,7 @@ export async function uploadMultipart(work: UnitOfWork, request: UploadRequest, 
 
   const outcome = await new Promise<{ error?: unknown }>((resolve) => {
     let settled = false;
-    const onAbort = (): void => finish(options.signal!.reason);
+    const onAbort = (): void => finish(new AbortedError('the upload was aborted', { cause: options.signal!.reason }));
     const finish = (error?: unknown): void => {
       if (settled) return;
       settled = true;
