@@ -14,6 +14,7 @@ export interface SuiteModule {
 
 /** Suite names and their modules, imported only when the suite runs. */
 const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
+  local: () => import('./local.ts'),
   'sql-blob': () => import('./sql-blob.ts'),
   http: () => import('./http.ts'),
 };
