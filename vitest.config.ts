@@ -13,6 +13,8 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'memory', root: 'packages/memory', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'local', root: 'packages/local', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'sql-blob', root: 'packages/sql-blob', include: ['test/**/*.test.ts'] } },
+      // Global setup files load in vitest's own environment, which takes only its own resolve conditions.
+      { ...sourceConditions, environments: { __vitest__: { resolve: { conditions: ['@stowage/source'] } } }, test: { name: 's3', root: 'packages/s3', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
     ],
   },

@@ -1,0 +1,95 @@
+/**
+ * Cutting a body of unknown length into multipart-upload parts, with bounded memory.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+
+/** S3's smallest part (all but the last): 5 MiB. */
+export const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3's largest part, and the largest object one PutObject or CopyObject takes: 5 GiB. */
+export const MAX_SINGLE_REQUEST = 5 * 1024 * 1024 * 1024;
+/** S3's largest object: 5 TiB. */
+export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * 1024 * 1024;
+/** S3's most parts in one upload. */
+export const MAX_PARTS = 10_000;
+/** Parts double in size every this many parts, so that a stream of unknown length can reach 5 TiB. */
+const PARTS_PER_DOUBLING = 1000;
+
+/**
+ * The size of part `number` (1-based): `base` for the first thousand parts, then twice that for the
+ * next thousand, and so on (capped at 5 GiB). With the 8 MiB default, 10,000 parts hold 8 TiB.
+ */
+export function partSizeFor(number: number, base: number): number {
+  return Math.min(MAX_SINGLE_REQUEST, base * 2 ** Math.floor((number - 1) / PARTS_PER_DOUBLING));
+}
+
+/** The part size for an object whose size is known: the base, or more when 10,000 parts would not hold it. */
+export function basePartSize(base: number, size: number | undefined): number {
+  if (size === undefined) return base;
+  const needed = Math.ceil(size / MAX_PARTS / (1024 * 1024)) * 1024 * 1024;
+  return Math.max(base, needed);
+}
+
+/**
+ * Yields the body as parts of exactly `sizeOf(n)` bytes (the last one shorter), each in a buffer of
+ * its own, so that a part can be sent (and retried) while the next one fills. Holds at most one
+ * partial part besides what the caller keeps.
+ */
+export async function* fixedParts(body: AsyncIterable<Uint8Array>, sizeOf: (number: number) => number): AsyncGenerator<Buffer> {
+  let number = 1;
+  let part = Buffer.allocUnsafe(sizeOf(number));
+  let filled = 0;
+  for await (const chunk of body) {
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const take = Math.min(part.byteLength - filled, chunk.byteLength - offset);
+      part.set(chunk.subarray(offset, offset + take), filled);
+      filled += take;
+      offset += take;
+      if (filled === part.byteLength) {
+        yield part;
+        number += 1;
+        part = Buffer.allocUnsafe(sizeOf(number));
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0 || number === 1) yield part.subarray(0, filled);
+}
+
+/** The ETag S3 gives a multipart object: the MD5 of the parts' binary MD5s, then `-<parts>`; undefined when a part's etag is not an MD5. */
+export function multipartEtag(partEtags: readonly string[]): string | undefined {
+  const hash = createHash('md5');
+  for (const etag of partEtags) {
+    const hex = etag.replaceAll('"', '');
+    if (!/^[0-9a-f]{32}$/i.test(hex)) return undefined;
+    hash.update(Buffer.from(hex, 'hex'));
+  }
+  return `"${hash.digest('hex')}-${partEtags.length}"`;
+}
+
+/** Writes `parts` (and `more`) to a file; returns the number of bytes written. */
+export async function spoolToFile(path: string, parts: readonly Buffer[], more: AsyncIterable<Buffer>): Promise<number> {
+  const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+  const failed = once(file, 'error').then(([error]) => {
+    throw error;
+  });
+  failed.catch(() => undefined);
+  let size = 0;
+  const write = async (buffer: Buffer): Promise<void> => {
+    size += buffer.byteLength;
+    if (!file.write(buffer)) await Promise.race([once(file, 'drain'), failed]);
+  };
+  try {
+    for (const part of parts) await write(part);
+    for await (const part of more) await write(part);
+    file.end();
+    await Promise.race([once(file, 'finish'), failed]);
+    return size;
+  } finally {
+    file.destroy();
+  }
+}
