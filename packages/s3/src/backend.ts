@@ -186,9 +186,29 @@ async function* noting(body: AsyncIterable<Uint8Array>, failures: WeakSet<object
   }
 }
 
-function bodyStream(body: unknown): ReadableStream<Uint8Array> {
+/** The SDK's body as a Web stream whose failures (a reset, a server that vanishes) are stowage errors. */
+function bodyStream(body: unknown, mapError: (error: unknown) => Error): ReadableStream<Uint8Array> {
   const sdkBody = body as { transformToWebStream?: () => ReadableStream<Uint8Array> } | undefined;
-  if (sdkBody?.transformToWebStream) return sdkBody.transformToWebStream();
+  if (!sdkBody?.transformToWebStream) return emptyStream();
+  const reader = sdkBody.transformToWebStream().getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const next = await reader.read();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        } catch (error) {
+          controller.error(mapError(error));
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+function emptyStream(): ReadableStream<Uint8Array> {
   return new ReadableStream({ start: (controller) => controller.close() });
 }
 
@@ -307,16 +327,17 @@ export class S3Backend implements Backend<S3Capabilities> {
     if (range) header = 'suffix' in range ? `bytes=-${range.suffix}` : `bytes=${range.offset}-${range.length === undefined ? '' : range.offset + range.length - 1}`;
     try {
       const response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key), Range: header }), { abortSignal: signal });
+      const body = (): ReadableStream<Uint8Array> => bodyStream(response.Body, (error) => this.#fail(error, 'read', key));
       const match = response.ContentRange ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(response.ContentRange) : null;
-      if (!range) return { info: this.#info(key, response), body: bodyStream(response.Body) };
+      if (!range) return { info: this.#info(key, response), body: body() };
       if (match) {
         const info = this.#info(key, response, Number(match[3]));
-        return { info, body: bodyStream(response.Body), range: { offset: Number(match[1]), length: Number(match[2]) - Number(match[1]) + 1 } };
+        return { info, body: body(), range: { offset: Number(match[1]), length: Number(match[2]) - Number(match[1]) + 1 } };
       }
       // A 200 to a range request: the server sent the whole object (it is empty, or the range covers it all).
       const info = this.#info(key, response);
       const resolved = resolveRange(range, info.size, { key, backend: this.name });
-      if (resolved.offset === 0 && resolved.length === info.size) return { info, body: bodyStream(response.Body), range: resolved };
+      if (resolved.offset === 0 && resolved.length === info.size) return { info, body: body(), range: resolved };
       await (response.Body as { destroy?: () => void } | undefined)?.destroy?.();
       throw new InvalidArgumentError(`the server ignored the range of a read of ${JSON.stringify(key)}`, { key, backend: this.name });
     } catch (error) {
@@ -329,7 +350,7 @@ export class S3Backend implements Backend<S3Capabilities> {
           throw this.#fail(headError, 'read', key);
         }
         const resolved = resolveRange(range, info.size, { key, backend: this.name });
-        return { info, body: new ReadableStream({ start: (controller) => controller.close() }), range: resolved };
+        return { info, body: emptyStream(), range: resolved };
       }
       throw this.#fail(error, 'read', key);
     }
