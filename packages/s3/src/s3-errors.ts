@@ -75,17 +75,22 @@ export function codeOf(error: unknown): ErrorCode {
   return ErrorCode.InvalidArgument;
 }
 
-/** Removes every field that could quote a credential or a signature from an SDK error, in place. */
-export function scrub(error: unknown): unknown {
+/**
+ * A copy of an SDK error that is safe to keep as `cause`: its name, message, S3 code and request
+ * metadata, without the raw response (which reaches the request and its Authorization header) or any
+ * field the server copied from the request's signature.
+ */
+export function sanitizedCause(error: unknown): unknown {
   if (typeof error !== 'object' || error === null) return error;
-  for (const field of Object.keys(error)) {
-    if (SECRET_FIELDS.test(field)) delete (error as Record<string, unknown>)[field];
+  const native = error as SdkError & Record<string, unknown>;
+  const copy = new Error(typeof native.message === 'string' ? native.message.replace(SECRET_TEXT, '$1=***') : String(error));
+  Object.defineProperty(copy, 'name', { value: native.name ?? 'Error', configurable: true, writable: true });
+  for (const [field, value] of Object.entries(native)) {
+    if (SECRET_FIELDS.test(field) || field === '$response' || field === 'message' || field === 'name') continue;
+    if (value === null || ['string', 'number', 'boolean'].includes(typeof value) || field === '$metadata') (copy as unknown as Record<string, unknown>)[field] = value;
   }
-  const message = (error as SdkError).message;
-  if (typeof message === 'string' && SECRET_TEXT.test(message)) {
-    Object.defineProperty(error, 'message', { value: message.replace(SECRET_TEXT, '$1=***'), configurable: true, writable: true });
-  }
-  return error;
+  if (typeof native.stack === 'string') copy.stack = `${copy.name}: ${copy.message}\n${native.stack.split('\n').slice(1).join('\n')}`;
+  return copy;
 }
 
 /** Options of {@link mapS3Error}. */
@@ -121,5 +126,5 @@ export function mapS3Error(error: unknown, options: MapOptions): StowageError {
       : `s3: ${options.doing}${where} failed: ${s3Code}${status === undefined ? '' : ` (HTTP ${status})`}${detail && detail !== s3Code ? `: ${detail}` : ''}`;
   message = message.replace(SECRET_TEXT, '$1=***');
   for (const secret of options.secrets ?? []) if (secret.length >= 3) message = message.split(secret).join('***');
-  return createError(code, message, { key: options.key, backend: options.backend, cause: scrub(error) });
+  return createError(code, message, { key: options.key, backend: options.backend, cause: sanitizedCause(error) });
 }
