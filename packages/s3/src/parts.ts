@@ -16,11 +16,11 @@ export const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * 1024 * 1024;
 /** S3's most parts in one upload. */
 export const MAX_PARTS = 10_000;
 /** Parts double in size every this many parts, so that a stream of unknown length can reach 5 TiB. */
-const PARTS_PER_DOUBLING = 1000;
+const PARTS_PER_DOUBLING = 900;
 
 /**
- * The size of part `number` (1-based): `base` for the first thousand parts, then twice that for the
- * next thousand, and so on (capped at 5 GiB). With the 8 MiB default, 10,000 parts hold 8 TiB.
+ * The size of part `number` (1-based): `base` for the first 900 parts, then twice that for the
+ * next 900, and so on (capped at 5 GiB): from the 5 MiB minimum, 10,000 parts hold 9 TiB.
  */
 export function partSizeFor(number: number, base: number): number {
   return Math.min(MAX_SINGLE_REQUEST, base * 2 ** Math.floor((number - 1) / PARTS_PER_DOUBLING));
