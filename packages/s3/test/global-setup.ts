@@ -28,7 +28,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await Promise.allSettled(started.map((server) => server.stop()));
   };
   try {
-    const main = await resolveTestServer('s3', { fromUrl: (url) => s3ServerFromUrl(url), start: () => startCephRgw() });
+    const main = await resolveTestServer('s3', { fromUrl: (url) => s3ServerFromUrl(url, 'the server of STOWAGE_TEST_S3_URL'), start: () => startCephRgw() });
     if (main.server) started.push(main.server);
     const script = join(dirname(createRequire(import.meta.url).resolve('s3rver/package.json')), 'bin', 's3rver.js');
     const s3rver = await resolveTestServer('s3rver', { fromUrl: (url) => s3ServerFromUrl(url, 's3rver'), start: () => startS3rver({ script }) });
