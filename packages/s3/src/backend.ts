@@ -52,7 +52,7 @@ import {
   type StowageError,
 } from '@stowage/core';
 import { fromWireMetadata, toWireMetadata } from './metadata-encoding.ts';
-import { MAX_OBJECT_SIZE, MAX_PARTS, MAX_SINGLE_REQUEST, MIN_PART_SIZE, basePartSize, fixedParts, multipartEtag, partSizeFor, spoolToFile } from './parts.ts';
+import { MAX_OBJECT_SIZE, MAX_PARTS, MAX_SINGLE_REQUEST, MIN_PART_SIZE, PartPool, basePartSize, fixedParts, multipartEtag, partSizeFor, spoolToFile } from './parts.ts';
 import { mapS3Error, s3CodeOf, statusOf } from './s3-errors.ts';
 
 /** What the S3 adapter declares. */
@@ -362,7 +362,8 @@ export class S3Backend implements Backend<S3Capabilities> {
     const loserCode = request.ifNoneMatch === '*' ? ErrorCode.AlreadyExists : ErrorCode.PreconditionFailed;
     const base = basePartSize(this.#partSize, request.size);
     const bodyFailures = new WeakSet<object>();
-    const parts = fixedParts(noting(request.body, bodyFailures), (number) => partSizeFor(number, base));
+    const pool = new PartPool(this.#concurrency + 2);
+    const parts = fixedParts(noting(request.body, bodyFailures), (number) => partSizeFor(number, base), pool);
     try {
       const first = await parts.next();
       const firstPart = first.done ? Buffer.alloc(0) : first.value;
@@ -374,7 +375,7 @@ export class S3Backend implements Backend<S3Capabilities> {
       if ((request.ifNoneMatch !== undefined || request.ifMatch !== undefined) && (await this.#conditionalOperations(signal)) === 'put-only') {
         return await this.#spooledPut(key, [firstPart, second.value], parts, request, conditions);
       }
-      return await this.#multipartWrite(key, [firstPart, second.value], parts, request, conditions);
+      return await this.#multipartWrite(key, [firstPart, second.value], parts, pool, request, conditions);
     } catch (error) {
       await parts.return(undefined).catch(() => undefined);
       // The body's own failure (the caller's source, a size limit, an abort) is the caller's to see as it is.
@@ -521,7 +522,7 @@ export class S3Backend implements Backend<S3Capabilities> {
   }
 
   /** Uploads the parts with at most `partConcurrency` in flight; aborts the upload on the server when anything fails. */
-  async #multipartWrite(key: string, first: Buffer[], rest: AsyncGenerator<Buffer>, request: BackendWriteRequest, conditions: Conditions): Promise<ObjectInfo> {
+  async #multipartWrite(key: string, first: Buffer[], rest: AsyncGenerator<Buffer>, pool: PartPool, request: BackendWriteRequest, conditions: Conditions): Promise<ObjectInfo> {
     const { signal } = request;
     const bucket = this.#bucket;
     const s3Key = this.#key(key);
@@ -542,6 +543,7 @@ export class S3Backend implements Backend<S3Capabilities> {
           .send(new UploadPartCommand({ Bucket: bucket, Key: s3Key, UploadId: uploadId, PartNumber: partNumber, Body: body, ContentLength: body.byteLength }), { abortSignal: signal })
           .then((response) => {
             completed[partNumber - 1] = { PartNumber: partNumber, ETag: response.ETag };
+            pool.give(body);
           })
           .catch((error: unknown) => {
             failure ??= error;

@@ -38,9 +38,10 @@ export function basePartSize(base: number, size: number | undefined): number {
  * its own, so that a part can be sent (and retried) while the next one fills. Holds at most one
  * partial part besides what the caller keeps.
  */
-export async function* fixedParts(body: AsyncIterable<Uint8Array>, sizeOf: (number: number) => number): AsyncGenerator<Buffer> {
+export async function* fixedParts(body: AsyncIterable<Uint8Array>, sizeOf: (number: number) => number, pool?: PartPool): AsyncGenerator<Buffer> {
+  const allocate = (size: number): Buffer => pool?.take(size) ?? Buffer.allocUnsafe(size);
   let number = 1;
-  let part = Buffer.allocUnsafe(sizeOf(number));
+  let part = allocate(sizeOf(number));
   let filled = 0;
   for await (const chunk of body) {
     let offset = 0;
@@ -52,12 +53,37 @@ export async function* fixedParts(body: AsyncIterable<Uint8Array>, sizeOf: (numb
       if (filled === part.byteLength) {
         yield part;
         number += 1;
-        part = Buffer.allocUnsafe(sizeOf(number));
+        part = allocate(sizeOf(number));
         filled = 0;
       }
     }
   }
   if (filled > 0 || number === 1) yield part.subarray(0, filled);
+}
+
+/**
+ * Part buffers for reuse once their upload is done. Without it every part is a fresh multi-MiB
+ * allocation, and the allocator keeps the freed ones resident: a 100 MiB stream grew the process
+ * twice as much as the parts in flight.
+ */
+export class PartPool {
+  readonly #free: Buffer[] = [];
+  readonly #keep: number;
+
+  constructor(keep: number) {
+    this.#keep = keep;
+  }
+
+  /** A buffer of `size` bytes: a returned one when there is one of that size. */
+  take(size: number): Buffer {
+    const index = this.#free.findIndex((buffer) => buffer.byteLength === size);
+    return index === -1 ? Buffer.allocUnsafe(size) : this.#free.splice(index, 1)[0]!;
+  }
+
+  /** Returns a buffer nobody reads any more (only whole parts; a last, shorter part is a view). */
+  give(buffer: Buffer): void {
+    if (buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength && this.#free.length < this.#keep) this.#free.push(buffer);
+  }
 }
 
 /** The ETag S3 gives a multipart object: the MD5 of the parts' binary MD5s, then `-<parts>`; undefined when a part's etag is not an MD5. */
