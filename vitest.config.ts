@@ -16,6 +16,8 @@ export default defineConfig({
       // Global setup files load in vitest's own environment, which takes only its own resolve conditions.
       { ...sourceConditions, environments: { __vitest__: { resolve: { conditions: ['@stowage/source'] } } }, test: { name: 's3', root: 'packages/s3', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'http', root: 'packages/http', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },
     ],
   },
 });

@@ -153,7 +153,7 @@ export async function startCephRgw(options: CephRgwOptions = {}): Promise<TestSe
     const monmap = join(directory, 'monmap');
     await tool('monmaptool', ['--create', '--clobber', '--fsid', fsid, '--addv', 'a', monHost, monmap]);
     await tool('ceph-mon', ['-c', conf, '--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', monKeyring]);
-    daemons.push(await spawnServer({ name: 'ceph-mon', command: 'ceph-mon', args: ['-c', conf, '-f', '-i', 'a'], env, ready: () => tcpAnswers(monV2), timeoutMs }));
+    daemons.push(await spawnServer({ name: 'ceph-mon', command: 'ceph-mon', args: ['-c', conf, '-f', '-i', 'a'], env, ready: () => tcpAnswers('127.0.0.1', monV2), timeoutMs }));
 
     const ceph = (args: string[]): Promise<{ stdout: string }> => tool('ceph', ['-c', conf, '--connect-timeout', String(Math.ceil(timeoutMs / 1000)), ...args]);
     const osdUuid = randomUUID();

@@ -213,10 +213,10 @@ export async function httpAnswers(url: string, timeoutMs = 2000): Promise<boolea
   }
 }
 
-/** A readiness probe: resolves true once a TCP connection to `port` on 127.0.0.1 succeeds. */
-export function tcpAnswers(port: number, timeoutMs = 1000): Promise<boolean> {
+/** A readiness probe: resolves true once a TCP connection to `host:port` succeeds within `timeoutMs`. */
+export function tcpAnswers(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
+    const socket = connect({ host, port });
     const done = (ok: boolean): void => {
       socket.destroy();
       resolve(ok);
