@@ -108,7 +108,7 @@ function configuration(directory: string, fsid: string, monHost: string, rgwPort
         osd objectstore = memstore
         memstore device bytes = ${storeBytes}
 [client.rgw.gw]
-        rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+        rgw frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
         rgw thread pool size = 16
         rgw data = ${directory}/rgw
 `;

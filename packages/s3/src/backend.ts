@@ -130,6 +130,11 @@ export interface S3Options {
   conditionalOperations?: ConditionalOperations | undefined;
   /** Where a conditional write spools its body on a `'put-only'` server (default the OS temp directory). */
   spoolDirectory?: string | undefined;
+  /**
+   * Attach the SHA-256 to objects larger than one part (default true). It costs an in-place
+   * CopyObject after each multipart upload; with false, `stat` of such objects has no `sha256`.
+   */
+  digestMultipart?: boolean | undefined;
 }
 
 /** The default part size: 8 MiB. */
@@ -233,6 +238,7 @@ export class S3Backend implements Backend<S3Capabilities> {
   readonly #concurrency: number;
   readonly #copyThreshold: number;
   readonly #spoolDirectory: string | undefined;
+  readonly #digestMultipart: boolean;
   readonly #secrets: string[] = [];
   #conditions: Promise<'all' | 'put-only'> | undefined;
   /** Whether the server compares `If-Match` against the unquoted etag (Ceph RGW); found on the first 412 that says so. */
@@ -260,6 +266,7 @@ export class S3Backend implements Backend<S3Capabilities> {
     }
     if (conditional !== 'auto') this.#conditions = Promise.resolve(conditional);
     this.#spoolDirectory = options.spoolDirectory;
+    this.#digestMultipart = options.digestMultipart !== false;
     if (options.client !== undefined) {
       if (!(options.client instanceof S3Client) && typeof (options.client as { send?: unknown }).send !== 'function') {
         throw new InvalidArgumentError('client must be an S3Client from @aws-sdk/client-s3', { backend: 's3' });
@@ -363,19 +370,23 @@ export class S3Backend implements Backend<S3Capabilities> {
     const base = basePartSize(this.#partSize, request.size);
     const bodyFailures = new WeakSet<object>();
     const pool = new PartPool(this.#concurrency + 2);
-    const parts = fixedParts(noting(request.body, bodyFailures), (number) => partSizeFor(number, base), pool);
+    const parts = fixedParts(noting(request.body, bodyFailures), (number) => partSizeFor(number, base), pool, request.size);
     try {
       const first = await parts.next();
       const firstPart = first.done ? Buffer.alloc(0) : first.value;
-      const second = firstPart.byteLength < base ? undefined : await parts.next();
-      if (second === undefined || second.done) {
+      // A known larger size means more parts follow: upload at once. Otherwise read on, which also
+      // ends the body (and Store's check that it is as long as it said).
+      const more = request.size !== undefined && request.size > firstPart.byteLength;
+      const second = firstPart.byteLength < base || more ? undefined : await parts.next();
+      if (!more && (second === undefined || second.done)) {
         const response = await this.#put(key, firstPart, request, conditions, signal);
         return this.#written(key, request, response.ETag ?? '', response.VersionId);
       }
+      const ready = second && !second.done ? [firstPart, second.value] : [firstPart];
       if ((request.ifNoneMatch !== undefined || request.ifMatch !== undefined) && (await this.#conditionalOperations(signal)) === 'put-only') {
-        return await this.#spooledPut(key, [firstPart, second.value], parts, request, conditions);
+        return await this.#spooledPut(key, ready, parts, request, conditions);
       }
-      return await this.#multipartWrite(key, [firstPart, second.value], parts, pool, request, conditions);
+      return await this.#multipartWrite(key, ready, parts, pool, request, conditions);
     } catch (error) {
       await parts.return(undefined).catch(() => undefined);
       // The body's own failure (the caller's source, a size limit, an abort) is the caller's to see as it is.
@@ -607,6 +618,7 @@ export class S3Backend implements Backend<S3Capabilities> {
    */
   async #attachDigest(key: string, request: BackendWriteRequest, etag: string, versionId: string | undefined): Promise<ObjectInfo> {
     const written = this.#written(key, request, etag, versionId);
+    if (!this.#digestMultipart) return { ...written, sha256: undefined };
     const metadata = toWireMetadata(request.metadata, request.sha256());
     try {
       const copied = await this.#copy(key, key, written.size, { ContentType: request.contentType, Metadata: metadata, sourceEtag: etag }, {}, undefined);

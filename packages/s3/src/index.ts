@@ -28,14 +28,14 @@ export {
 } from './backend.ts';
 
 const INTEGER_PARAMETERS = ['partSize', 'partConcurrency', 'multipartCopyThreshold'] as const;
-const KNOWN_PARAMETERS = new Set<string>(['region', 'endpoint', 'forcePathStyle', 'conditionalOperations', 'spoolDirectory', ...INTEGER_PARAMETERS]);
+const KNOWN_PARAMETERS = new Set<string>(['region', 'endpoint', 'forcePathStyle', 'conditionalOperations', 'spoolDirectory', 'digestMultipart', ...INTEGER_PARAMETERS]);
 
 /**
  * Options from a store URL: `s3://bucket/optional/prefix?region=eu-west-1`, with an endpoint for
  * S3-compatible servers (`?endpoint=http://127.0.0.1:9000&forcePathStyle=true`) and, optionally,
  * static credentials as the URL's user info (`s3://ACCESS_KEY:SECRET@bucket`, percent-encoded);
  * without them the SDK's provider chain applies. `partSize`, `partConcurrency`,
- * `multipartCopyThreshold`, `conditionalOperations` and `spoolDirectory` are read as well; any other
+ * `multipartCopyThreshold`, `conditionalOperations`, `spoolDirectory` and `digestMultipart` are read as well; any other
  * parameter is refused.
  */
 export function optionsFromS3Url(url: URL): S3Options {
@@ -52,10 +52,11 @@ export function optionsFromS3Url(url: URL): S3Options {
   if (region !== null) options.region = region;
   const endpoint = url.searchParams.get('endpoint');
   if (endpoint !== null) options.endpoint = endpoint;
-  const pathStyle = url.searchParams.get('forcePathStyle');
-  if (pathStyle !== null) {
-    if (!['true', 'false', '1', '0'].includes(pathStyle)) throw new InvalidArgumentError(`forcePathStyle must be true or false, got ${JSON.stringify(pathStyle)}`, { backend: 's3' });
-    options.forcePathStyle = pathStyle === 'true' || pathStyle === '1';
+  for (const name of ['forcePathStyle', 'digestMultipart'] as const) {
+    const flag = url.searchParams.get(name);
+    if (flag === null) continue;
+    if (!['true', 'false', '1', '0'].includes(flag)) throw new InvalidArgumentError(`${name} must be true or false, got ${JSON.stringify(flag)}`, { backend: 's3' });
+    options[name] = flag === 'true' || flag === '1';
   }
   for (const name of INTEGER_PARAMETERS) {
     const value = url.searchParams.get(name);

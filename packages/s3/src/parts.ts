@@ -33,27 +33,38 @@ export function basePartSize(base: number, size: number | undefined): number {
   return Math.max(base, needed);
 }
 
+/** The first buffer of a body of unknown size: small bodies are the common case, so it starts small and grows. */
+const FIRST_CAPACITY = 64 * 1024;
+
 /**
  * Yields the body as parts of exactly `sizeOf(n)` bytes (the last one shorter), each in a buffer of
  * its own, so that a part can be sent (and retried) while the next one fills. Holds at most one
- * partial part besides what the caller keeps.
+ * partial part besides what the caller keeps. The first part starts at `expectedSize` (or 64 KiB)
+ * and doubles as it fills, so that a 1 KiB body never costs a whole part's allocation.
  */
-export async function* fixedParts(body: AsyncIterable<Uint8Array>, sizeOf: (number: number) => number, pool?: PartPool): AsyncGenerator<Buffer> {
+export async function* fixedParts(body: AsyncIterable<Uint8Array>, sizeOf: (number: number) => number, pool?: PartPool, expectedSize?: number): AsyncGenerator<Buffer> {
   const allocate = (size: number): Buffer => pool?.take(size) ?? Buffer.allocUnsafe(size);
   let number = 1;
-  let part = allocate(sizeOf(number));
+  let target = sizeOf(number);
+  let part: Buffer = Buffer.allocUnsafe(Math.min(target, Math.max(1, expectedSize ?? FIRST_CAPACITY)));
   let filled = 0;
   for await (const chunk of body) {
     let offset = 0;
     while (offset < chunk.byteLength) {
+      if (filled === part.byteLength && part.byteLength < target) {
+        const grown = number === 1 && part.byteLength * 2 < target ? Buffer.allocUnsafe(part.byteLength * 2) : allocate(target);
+        part.copy(grown, 0, 0, filled);
+        part = grown;
+      }
       const take = Math.min(part.byteLength - filled, chunk.byteLength - offset);
       part.set(chunk.subarray(offset, offset + take), filled);
       filled += take;
       offset += take;
-      if (filled === part.byteLength) {
+      if (filled === target) {
         yield part;
         number += 1;
-        part = allocate(sizeOf(number));
+        target = sizeOf(number);
+        part = allocate(target);
         filled = 0;
       }
     }

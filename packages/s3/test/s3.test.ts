@@ -238,6 +238,18 @@ describe.skipIf(main.settings === undefined)(`s3 adapter on ${main.name ?? 'no s
     await copying.close();
   }, 60_000);
 
+  it('with digestMultipart: false, a multipart object is stored exactly but carries no SHA-256', async () => {
+    const plain = new Store(new S3Backend(backendOptions(settings, { partSize: PART_SIZE, digestMultipart: false })), { root: prefix });
+    const size = PART_SIZE + 10;
+    const written = await plain.write('no-digest.bin', patternChunks(size, MiB));
+    expect(written.sha256).toBeUndefined();
+    const info = await plain.stat('no-digest.bin');
+    expect(info).toMatchObject({ size, etag: written.etag });
+    expect(info.sha256).toBeUndefined();
+    expect(await sha256Of(await plain.read('no-digest.bin'))).toBe(await sha256Of(patternChunks(size, MiB)));
+    await plain.close();
+  });
+
   it('returns the version id where the bucket keeps versions', async () => {
     const bucket = `stowage-versions-${randomBytes(4).toString('hex')}`;
     await client.send(new CreateBucketCommand({ Bucket: bucket }));

@@ -100,3 +100,21 @@ describe('parts', () => {
     expect(multipartEtag(['"not-an-md5"'])).toBeUndefined();
   });
 });
+
+describe('the first part', () => {
+  it('starts small and grows for a body of unknown size, and is exact for a known one', async () => {
+    async function* pieces(count: number, size: number): AsyncGenerator<Uint8Array> {
+      for (let index = 0; index < count; index++) yield new Uint8Array(size).fill(index + 1);
+    }
+    const small: Buffer[] = [];
+    for await (const part of fixedParts(pieces(1, 1000), () => 8 * 1024 * 1024)) small.push(part);
+    expect(small[0]!.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+    const grown: Buffer[] = [];
+    for await (const part of fixedParts(pieces(30, 10_000), () => 200_000)) grown.push(Buffer.from(part));
+    expect(grown.map((part) => part.byteLength)).toEqual([200_000, 100_000]);
+    expect(Buffer.concat(grown)).toEqual(Buffer.concat(Array.from({ length: 30 }, (_, index) => Buffer.alloc(10_000, index + 1))));
+    const exact: Buffer[] = [];
+    for await (const part of fixedParts(pieces(3, 100), () => 8 * 1024 * 1024, undefined, 300)) exact.push(part);
+    expect(exact[0]!.byteLength).toBe(300);
+  });
+});
