@@ -111,6 +111,11 @@ function configuration(directory: string, fsid: string, monHost: string, rgwPort
         rgw frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
         rgw thread pool size = 16
         rgw data = ${directory}/rgw
+        ; Overwritten and deleted objects' data is garbage-collected after two hours by default: on
+        ; a memstore, repeated large overwrites (benchmarks) would fill it and stall every request.
+        rgw gc obj min wait = 0
+        rgw gc processor period = 2
+        rgw gc processor max time = 2
 `;
 }
 
