@@ -310,6 +310,41 @@ url_is_reachable() {
   return 1
 }
 
+# Ceph's RADOS Gateway, the faithful S3 server of the s3 tests: the vitest global setup of
+# packages/s3 starts it (conformance/src/servers/ceph-rgw.ts); this only makes sure Debian's
+# packages are there. Skipped when STOWAGE_TEST_S3_URL points at another server (MinIO, AWS).
+CEPH_PACKAGES=(ceph-mon ceph-osd radosgw ceph-common)
+CEPH_COMMANDS=(ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool)
+ceph_missing() {
+  local command
+  for command in "${CEPH_COMMANDS[@]}"; do
+    command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]] || return 0
+  done
+  return 1
+}
+ensure_ceph_rgw() {
+  if [[ -n "${STOWAGE_TEST_S3_URL:-}" ]]; then
+    say "S3 tests use STOWAGE_TEST_S3_URL; Ceph RGW is not needed"
+    return 0
+  fi
+  ceph_missing || {
+    say "Ceph RGW packages are installed"
+    return 0
+  }
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "apt-get install ${CEPH_PACKAGES[*]} (Ceph RGW for the S3 tests)"
+    if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${CEPH_PACKAGES[@]}" >/dev/null; then
+      ceph_missing || return 0
+    fi
+  fi
+  if is_ci; then
+    printf 'error: the S3 tests need Ceph RGW (Debian packages: %s), which could not be installed: run this as root on Debian/Ubuntu, or set STOWAGE_TEST_S3_URL\n' "${CEPH_PACKAGES[*]}" >&2
+    return 1
+  fi
+  warn "Ceph RGW is not installed (apt-get install ${CEPH_PACKAGES[*]}, as root): the S3 suites on it will be skipped"
+  return 0
+}
+
 start_test_servers() {
   if is_ci; then export STOWAGE_TEST_REQUIRE_SERVERS=1; fi
   local name var url problems=0
@@ -449,6 +484,7 @@ run_tests() {
   local started=$SECONDS
 
   step servers "test servers" start_test_servers
+  step ceph "Ceph RGW packages (S3 test server)" ensure_ceph_rgw
   step turbo "build, typecheck, lint (turbo)" pnpm turbo run build typecheck lint --concurrency=2
   step matrix "capability matrix is current" check_capability_matrix
   step tools "typecheck scripts/ and examples/" check_scripts_and_examples

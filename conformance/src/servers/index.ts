@@ -20,3 +20,6 @@ export {
   type SpawnedServer,
   type TestServer,
 } from './process.ts';
+export { assertCephInstalled, startCephRgw, type CephRgwOptions } from './ceph-rgw.ts';
+export { createBucket, DEFAULT_TEST_BUCKET, s3ServerFromUrl, type S3ServerSettings } from './s3-endpoint.ts';
+export { startS3rver, type S3rverOptions } from './s3rver.ts';

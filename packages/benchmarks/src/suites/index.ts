@@ -17,6 +17,7 @@ const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
   local: () => import('./local.ts'),
   'sql-blob': () => import('./sql-blob.ts'),
   http: () => import('./http.ts'),
+  s3: () => import('./s3.ts'),
 };
 
 /** The names of every suite, in run order. */
