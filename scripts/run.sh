@@ -315,34 +315,23 @@ url_is_reachable() {
 # packages are there. Skipped when STOWAGE_TEST_S3_URL points at another server (MinIO, AWS).
 CEPH_PACKAGES=(ceph-mon ceph-osd radosgw ceph-common)
 CEPH_COMMANDS=(ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool)
-ceph_missing() {
-  local command
-  for command in "${CEPH_COMMANDS[@]}"; do
-    command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]] || return 0
-  done
-  return 1
-}
 ensure_ceph_rgw() {
   if [[ -n "${STOWAGE_TEST_S3_URL:-}" ]]; then
     say "S3 tests use STOWAGE_TEST_S3_URL; Ceph RGW is not needed"
     return 0
   fi
-  ceph_missing || {
-    say "Ceph RGW packages are installed"
-    return 0
-  }
-  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    say "apt-get install ${CEPH_PACKAGES[*]} (Ceph RGW for the S3 tests)"
-    if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${CEPH_PACKAGES[@]}" >/dev/null; then
-      ceph_missing || return 0
+  local command
+  for command in "${CEPH_COMMANDS[@]}"; do
+    if ! ensure_debian_packages "$command" "${CEPH_PACKAGES[@]}"; then
+      if is_ci; then
+        printf 'error: the S3 tests need Ceph RGW (Debian packages: %s), which could not be installed: run this as root on Debian/Ubuntu, or set STOWAGE_TEST_S3_URL\n' "${CEPH_PACKAGES[*]}" >&2
+        return 1
+      fi
+      warn "Ceph RGW is not installed: the S3 suites on it will be skipped"
+      return 0
     fi
-  fi
-  if is_ci; then
-    printf 'error: the S3 tests need Ceph RGW (Debian packages: %s), which could not be installed: run this as root on Debian/Ubuntu, or set STOWAGE_TEST_S3_URL\n' "${CEPH_PACKAGES[*]}" >&2
-    return 1
-  fi
-  warn "Ceph RGW is not installed (apt-get install ${CEPH_PACKAGES[*]}, as root): the S3 suites on it will be skipped"
-  return 0
+  done
+  say "Ceph RGW packages are installed"
 }
 
 start_test_servers() {
@@ -373,35 +362,37 @@ start_test_servers() {
 # ---- Debian packages ----------------------------------------------------------------------------
 
 # ensure_debian_packages COMMAND PACKAGE...: installs PACKAGEs with apt-get when COMMAND is missing
-# (as root, or through sudo without a password). In CI a package that cannot be installed fails the
-# run; elsewhere it only warns, and the tests that need it skip with the reason.
+# (as root, or through sudo without a password). Returns 1, with a warning, when COMMAND is still
+# missing: the caller decides whether that fails the run (CI) or skips the tests that need it.
 ensure_debian_packages() {
   local command=$1 sudo=""
   shift
-  if command -v "$command" >/dev/null 2>&1; then return 0; fi
+  if command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]]; then return 0; fi
   if [[ "$(id -u)" != 0 ]]; then
     if sudo -n true 2>/dev/null; then sudo="sudo -n"; else
-      if is_ci; then die "$command is missing and installing $* needs root"; fi
-      warn "$command is missing (install the Debian packages $*); the tests that need it will be skipped"
-      return 0
+      warn "$command is missing (install the Debian packages $*, as root)"
+      return 1
     fi
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    if is_ci; then die "$command is missing and there is no apt-get to install $* with"; fi
-    warn "$command is missing and there is no apt-get: install $* yourself; the tests that need it will be skipped"
-    return 0
+    warn "$command is missing and there is no apt-get: install $* yourself"
+    return 1
   fi
   say "installing Debian packages for $command: $*"
   if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; then
-    if is_ci; then die "apt-get could not install $*"; fi
-    warn "apt-get could not install $*; the tests that need it will be skipped"
+    warn "apt-get could not install $*"
+    return 1
   fi
+  command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]]
 }
 
-# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test).
+# What the tests run besides Node: curl (HTTP tests) and Debian's Chromium (the browser test). In
+# CI a missing one fails the run; elsewhere the tests that need it skip with the reason.
 install_test_tools() {
-  ensure_debian_packages curl curl
-  ensure_debian_packages chromium chromium
+  local tool
+  for tool in curl chromium; do
+    if ! ensure_debian_packages "$tool" "$tool" && is_ci; then die "the tests need $tool (Debian package $tool), which could not be installed"; fi
+  done
 }
 
 # ---- test steps ---------------------------------------------------------------------------------
