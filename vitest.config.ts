@@ -14,6 +14,13 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'local', root: 'packages/local', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'sql-blob', root: 'packages/sql-blob', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
+      {
+        ...sourceConditions,
+        // The global setup (the test server) runs in vitest's own environment, which needs the condition too.
+        environments: { __vitest__: sourceConditions },
+        // METADATA_SERVER_DETECTION=none: the Google auth library must never probe the metadata server's address.
+        test: { name: 'gcs', root: 'packages/gcs', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], env: { METADATA_SERVER_DETECTION: 'none' } },
+      },
     ],
   },
 });
