@@ -21,6 +21,7 @@ export default defineConfig({
         // METADATA_SERVER_DETECTION=none: the Google auth library must never probe the metadata server's address.
         test: { name: 'gcs', root: 'packages/gcs', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], env: { METADATA_SERVER_DETECTION: 'none' } },
       },
+      { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },
     ],
   },
 });

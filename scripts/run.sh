@@ -422,6 +422,7 @@ run_tests() {
   PATH="$NODE_OLDEST_BIN:$PATH" step "vitest-node$OLDEST_NODE_MAJOR" "vitest core+memory+local, node $OLDEST_NODE_MAJOR" \
     run_vitest "vitest-node$OLDEST_NODE_MAJOR" --project core --project memory --project local
   step conformance "conformance certification smoke (@stowage/local)" conformance_smoke
+  step bench "benchmarks, quick run (every case runs; figures not recorded)" pnpm bench --quick
 
   printf '\n'
   say "finished in $((SECONDS - started))s"

@@ -16,6 +16,7 @@ export {
   serverRequired,
   serverUrlVariable,
   spawnServer,
+  tcpAnswers,
   type ResolveServerOptions,
   type ResolvedServer,
   type SpawnServerOptions,
