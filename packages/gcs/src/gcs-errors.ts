@@ -107,7 +107,7 @@ export function codeOfGcsError(error: unknown, context: Pick<FailureContext, 'cr
     if (status === 401 || status === 403) return ErrorCode.PermissionDenied;
     if (status === 501) return ErrorCode.CapabilityNotSupported;
     if (status === 408 || status === 409 || status === 429 || status >= 500) return ErrorCode.Unavailable;
-    if (status === 400 || status === 411 || status === 413) return ErrorCode.InvalidArgument;
+    if (status >= 400 && status < 500) return ErrorCode.InvalidArgument;
   }
   if (networkCodeOf(error) !== undefined) return ErrorCode.Unavailable;
   if (SIGNING.test(message) || MISSING_CREDENTIALS.test(message)) return ErrorCode.PermissionDenied;

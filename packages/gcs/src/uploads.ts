@@ -10,8 +10,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { BackendWriteRequest } from '@stowage/core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ErrorCode, type BackendWriteRequest } from '@stowage/core';
 import type { File, FileMetadata } from '@google-cloud/storage';
+import { codeOfGcsError } from './gcs-errors.ts';
 import { SHA256_METADATA_KEY, toCustomMetadata, type GenerationPreconditions } from './object-metadata.ts';
 
 /** How one write is sent. */
@@ -75,10 +77,28 @@ async function* concatenated(head: Uint8Array[], iterator: AsyncIterator<Uint8Ar
   }
 }
 
+/** Transient failures worth another attempt: throttling, server errors, resets, timeouts. */
+function isTransient(error: unknown): boolean {
+  return codeOfGcsError(error) === ErrorCode.Unavailable && !isSourceError(error);
+}
+
+const ATTEMPTS = 3;
+
+/** Runs `attempt` up to three times while it fails transiently (100 ms, then 400 ms apart). */
+async function withRetries<T>(attempt: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (tries >= ATTEMPTS || !isTransient(error) || signal?.aborted) throw error;
+      await sleep(100 * 4 ** (tries - 1));
+    }
+  }
+}
+
 async function sendInOneRequest(plan: UploadPlan, request: BackendWriteRequest, chunks: Uint8Array[], size: number): Promise<FileMetadata> {
   const data = Buffer.concat(chunks, size);
-  request.signal?.throwIfAborted();
-  await plan.file.save(data, {
+  const options = {
     resumable: false,
     // GCS checks the MD5 given in the metadata and refuses the upload (storing nothing) when it differs.
     validation: false,
@@ -88,8 +108,15 @@ async function sendInOneRequest(plan: UploadPlan, request: BackendWriteRequest, 
       metadata: toCustomMetadata(request.metadata, request.sha256()),
     },
     preconditionOpts: plan.preconditions as never,
-  });
-  return plan.file.metadata;
+  } as const;
+  // Not `file.save()`: after one upload without preconditions it turns the client's retries off for
+  // good (it clears `retryOptions.autoRetry` and never restores it). The whole body is in memory,
+  // so a failed request is simply sent again.
+  return withRetries(async () => {
+    request.signal?.throwIfAborted();
+    await pipeline(Readable.from([data]), plan.file.createWriteStream(options), { signal: request.signal });
+    return plan.file.metadata;
+  }, request.signal);
 }
 
 async function sendResumable(plan: UploadPlan, request: BackendWriteRequest, body: AsyncIterable<Uint8Array>): Promise<FileMetadata> {
@@ -106,16 +133,20 @@ async function sendResumable(plan: UploadPlan, request: BackendWriteRequest, bod
   // The SHA-256 is known only once the last byte went out, after the upload session fixed the
   // metadata, so it is added to this generation alone: if another write replaced it meanwhile,
   // that write is left as it is.
+  // The upload is stored by now: a patch that keeps failing leaves it without `sha256` rather than
+  // failing a write that happened.
   try {
-    const [patched] = await plan.file.setMetadata(
-      { metadata: { [SHA256_METADATA_KEY]: request.sha256() } },
-      { ifGenerationMatch: uploaded.generation, ifMetagenerationMatch: uploaded.metageneration },
+    const [patched] = await withRetries(
+      () =>
+        plan.file.setMetadata(
+          { metadata: { [SHA256_METADATA_KEY]: request.sha256() } },
+          { ifGenerationMatch: uploaded.generation, ifMetagenerationMatch: uploaded.metageneration },
+        ),
+      undefined,
     );
     return patched;
-  } catch (error) {
-    const status = (error as { code?: unknown }).code;
-    if (status === 412 || status === 404) return uploaded;
-    throw error;
+  } catch {
+    return uploaded;
   }
 }
 

@@ -166,6 +166,15 @@ describe.skipIf(server.skip !== undefined)(`gcs on ${server.skip === undefined ?
     expect(Buffer.from(await store.readBytes('chunked.bin')).equals(bytes)).toBe(true);
   });
 
+  it("leaves the client's retries on after writes without preconditions (file.save would turn them off for good)", async () => {
+    const { store, backend } = await open();
+    expect(backend.storage.retryOptions.autoRetry).toBe(true);
+    await store.write('plain.txt', 'no precondition');
+    await store.write('plain.txt', 'again');
+    await store.write('big.bin', pieces(3, 4 * MiB, 1), { size: 12 * MiB });
+    expect(backend.storage.retryOptions.autoRetry).toBe(true);
+  });
+
   it('deletes many keys, missing ones included, and lists nothing afterwards', async () => {
     const { store } = await open({ deleteConcurrency: 4 });
     const keys = Array.from({ length: 30 }, (_, index) => `many/${index}.txt`);

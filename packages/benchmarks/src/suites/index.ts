@@ -15,6 +15,7 @@ export interface SuiteModule {
 /** Suite names and their modules, imported only when the suite runs. */
 const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
   'sql-blob': () => import('./sql-blob.ts'),
+  gcs: () => import('./gcs.ts'),
 };
 
 /** The names of every suite, in run order. */
