@@ -18,7 +18,10 @@
  * resumed after that object was deleted starts again from the top. One routing slip is fixed here
  * instead of declared: the emulator registers `objects.patch`, `objects.rewrite` and `objects.copy`
  * only without the `/storage/v1` base path that every GCS client sends, although it implements
- * them; the starter routes the client's paths to those handlers.
+ * them; the starter routes the client's paths to those handlers. And its HTTP server closes idle
+ * connections after Node's default 5 s, while the GCS client keeps them in its pool indefinitely:
+ * a request that picks a connection the server is closing fails with "socket hang up". The starter
+ * gives the server a 65 s idle timeout, as front ends of real services have.
  *
  * @module
  */
@@ -74,6 +77,14 @@ export interface GcsEmulatorOptions {
 // Runs in the child. argv: the firebase-tools directory, the port, the project id.
 const CHILD_SCRIPT = String.raw`
 const [dir, portText, projectId] = process.argv.slice(1);
+const http = require('node:http');
+const createServer = http.createServer;
+http.createServer = function (...args) {
+  const server = createServer.apply(this, args);
+  server.keepAliveTimeout = 65000;
+  server.headersTimeout = 66000;
+  return server;
+};
 const storage = require(dir + '/lib/emulator/storage/index.js');
 const rules = require(dir + '/lib/emulator/storage/rules/runtime.js');
 const cloudApi = require(dir + '/lib/emulator/storage/apis/gcloud.js');

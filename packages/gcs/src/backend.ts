@@ -62,7 +62,7 @@ export const GCS_CAPABILITIES: {
 /** The capability type of every GCS backend. */
 export type GcsCapabilities = typeof GCS_CAPABILITIES;
 
-/** How many times a read retries when the generation it pinned was replaced before its bytes were requested. */
+/** How many times a pinned read retries when the generation it stat'ed was replaced before its bytes were requested. */
 const READ_ATTEMPTS = 3;
 
 /** The response of `objects.rewrite` (a copy) and of `objects.move`. */
@@ -75,8 +75,9 @@ interface RewriteResponse {
  *
  * Etags are `"<generation>.<metageneration>"`, so `ifMatch` becomes `ifGenerationMatch` plus
  * `ifMetagenerationMatch` and compare-and-swap is decided by GCS itself; `ifNoneMatch: '*'` is
- * `ifGenerationMatch: 0`. Reads stat the object and then fetch that generation, so the bytes always
- * belong to the metadata returned with them.
+ * `ifGenerationMatch: 0`. The bytes a read returns always belong to the metadata returned with them:
+ * a whole read fetches both at once and checks that the generations agree; otherwise (or for a
+ * range) it stats the object and then fetches that generation.
  */
 export class GcsBackend implements Backend<GcsCapabilities> {
   readonly name = 'gcs';
@@ -151,20 +152,36 @@ export class GcsBackend implements Backend<GcsCapabilities> {
 
   async read(key: string, options: OperationContext & { range?: ByteRange | undefined }): Promise<BackendReadResult> {
     const { signal } = options;
+    const mapError = (error: unknown): Error => this.#fail(error, { doing: 'read', key, signal });
+    if (options.range === undefined) {
+      // A whole read asks for the metadata and the bytes at once; when the bytes turn out to be of
+      // another generation than the metadata (an overwrite in between), it reads the pinned way.
+      const [metadata, download] = await Promise.allSettled([this.#metadata(key, options), openDownload(this.#file(key), undefined, mapError)]);
+      if (metadata.status === 'rejected') {
+        if (download.status === 'fulfilled') download.value.cancel();
+        throw metadata.reason;
+      }
+      if (download.status === 'fulfilled') {
+        if (download.value.generation !== undefined && download.value.generation === String(metadata.value.generation)) {
+          return { info: objectInfo(key, metadata.value), body: download.value.body };
+        }
+        download.value.cancel();
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       const metadata = await this.#metadata(key, options);
       const info = objectInfo(key, metadata);
       const range = options.range === undefined ? undefined : resolveRange(options.range, info.size, { key, backend: this.name });
       if (range?.length === 0) return { info, body: emptyBody(), range };
       try {
-        const body = await openDownload(
+        const download = await openDownload(
           this.#file(key, metadata.generation),
           range === undefined ? undefined : { start: range.offset, end: range.offset + range.length - 1 },
-          (error) => this.#fail(error, { doing: 'read', key, signal }),
+          mapError,
         );
-        return { info, body, range };
+        return { info, body: download.body, range };
       } catch (error) {
-        const mapped = this.#fail(error, { doing: 'read', key, signal });
+        const mapped = mapError(error);
         // The generation just stat'ed was replaced (or deleted) before its bytes were asked for.
         if ((mapped as { code?: string }).code === 'NOT_FOUND' && attempt < READ_ATTEMPTS) continue;
         throw mapped;

@@ -25,6 +25,14 @@ function detachAgent(response: unknown): void {
   if (record?.request && typeof record.request === 'object' && record.request.agent) record.request = { ...record.request, agent: false };
 }
 
+/** An opened download: its bytes, the generation the server answered with, and how to drop it unread. */
+export interface Download {
+  body: ReadableStream<Uint8Array>;
+  /** The `x-goog-generation` of the response, when the server sent one. */
+  generation: string | undefined;
+  cancel(): void;
+}
+
 /**
  * Opens `file` for reading (`start`/`end` inclusive, as HTTP ranges are) and resolves once the
  * server has answered, so that a missing object or a refused request rejects here rather than in the
@@ -34,13 +42,13 @@ export async function openDownload(
   file: File,
   range: { start: number; end: number } | undefined,
   mapError: (error: unknown) => unknown,
-): Promise<ReadableStream<Uint8Array>> {
+): Promise<Download> {
   const stream = file.createReadStream({
     // Stowage reports the stored size; bytes must be the stored bytes, never a decompressed version.
     decompress: false,
     ...(range ? { start: range.start, end: range.end, validation: false } : {}),
   });
-  await new Promise<void>((resolve, reject) => {
+  const generation = await new Promise<string | undefined>((resolve, reject) => {
     const onError = (error: unknown): void => {
       stream.off('response', onResponse);
       reject(error);
@@ -49,14 +57,15 @@ export async function openDownload(
       detachAgent(response);
       if (!isSuccess(response)) return;
       stream.off('error', onError);
-      resolve();
+      const header = (response as { headers?: Record<string, unknown> }).headers?.['x-goog-generation'];
+      resolve(typeof header === 'string' && header !== '' ? header : undefined);
     };
     stream.once('error', onError);
     stream.on('response', onResponse);
     // The client sends the request on the first read.
     stream.read(0);
   });
-  return toWebStream(stream, mapError);
+  return { body: toWebStream(stream, mapError), generation, cancel: () => void stream.destroy() };
 }
 
 /** A Web stream of a Node stream's bytes; errors pass through `mapError`, cancelling destroys the source. */

@@ -285,16 +285,20 @@ describe.skipIf(server.skip !== undefined)(`gcs on ${server.skip === undefined ?
     }
   });
 
-  it('streams 100 MiB with the resident set growing by far less than the body (measured in a child process)', async () => {
+  it('streams 100 MiB with the resident set growing by far less than the body, and a buffered write of it does not (measured in child processes)', async () => {
     const { backend } = await open();
     const options = { ...testOptions(), prefix: backend.prefix.slice(0, -1) };
-    const result = await runChild([JSON.stringify(options), 'big.bin', String(100 * MiB)]);
-    const growth = (result.peak - result.baseline) / MiB;
-    console.log(`100 MiB streamed upload: RSS ${Math.round(result.baseline / MiB)} -> ${Math.round(result.peak / MiB)} MiB (+${growth.toFixed(1)} MiB) in ${result.milliseconds} ms`);
-    expect(result.size).toBe(100 * MiB);
-    expect(result.sha256).toBe(result.expected);
-    // A client that buffered the body would grow by at least its 100 MiB.
-    expect(growth).toBeLessThan(64);
+    const streamed = await runChild([JSON.stringify(options), 'big.bin', String(100 * MiB)]);
+    // The control: the same write with a threshold above the body, so that the adapter buffers it whole.
+    const buffered = await runChild([JSON.stringify({ ...options, resumableThreshold: 128 * MiB }), 'buffered.bin', String(100 * MiB)]);
+    const growth = (result: ChildResult): number => (result.peak - result.baseline) / MiB;
+    console.log(`100 MiB write: RSS +${growth(streamed).toFixed(1)} MiB streamed (${streamed.milliseconds} ms), +${growth(buffered).toFixed(1)} MiB buffered`);
+    for (const result of [streamed, buffered]) {
+      expect(result.size).toBe(100 * MiB);
+      expect(result.sha256).toBe(result.expected);
+    }
+    expect(growth(streamed)).toBeLessThan(48);
+    expect(growth(buffered)).toBeGreaterThan(100);
   }, 180_000);
 });
 
