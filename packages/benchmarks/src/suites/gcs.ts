@@ -102,7 +102,7 @@ export const suite: BenchSuite = {
         addComparisonRows(table, context, get);
       }
       table.notes.push(
-        'A stowage put also hashes the body (SHA-256, and MD5 for one-request uploads, which GCS checks) and, after a resumable upload, patches the SHA-256 into the metadata (one more request). A stowage get is two requests, the metadata and then that generation\'s bytes, so that both always belong together; the bare download is one.',
+        'A stowage put also hashes the body (SHA-256, and MD5 for one-request uploads, which GCS checks) and, after a resumable upload, patches the SHA-256 into the metadata (one more request); for its resumable uploads the bare client computes a CRC32C in JavaScript by default, where stowage has the client check an MD5 (Node\'s native hash). A stowage get is two requests sent at once, the metadata and the bytes, checked to be of the same generation so that both always belong together; the bare download is one request.',
       );
     } finally {
       const keys: string[] = [];
