@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 const sourceConditions = { resolve: { conditions: ['@stowage/source'] }, ssr: { resolve: { conditions: ['@stowage/source'] } } };
 
 export default defineConfig({
+  // Global setup files run in the main process, in vitest's own environment: it needs the
+  // condition too, and workspace packages inlined so that Node's resolver (which lacks it) is not asked.
+  environments: { __vitest__: { resolve: { conditions: ['@stowage/source', 'node', 'import', 'module', 'default'], noExternal: [/^@stowage\//] } } },
   test: {
     // Two cores here: keep file-level parallelism modest so timing-sensitive races stay meaningful.
     maxWorkers: 2,
@@ -13,14 +16,12 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'memory', root: 'packages/memory', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'local', root: 'packages/local', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'sql-blob', root: 'packages/sql-blob', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'attachments', root: 'packages/attachments', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 30_000 } },
+      { ...sourceConditions, test: { name: 's3', root: 'packages/s3', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
+      // METADATA_SERVER_DETECTION=none: the Google auth library must never probe the metadata server's address.
+      { ...sourceConditions, test: { name: 'gcs', root: 'packages/gcs', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], env: { METADATA_SERVER_DETECTION: 'none' } } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
-      {
-        ...sourceConditions,
-        // The global setup (the test server) runs in vitest's own environment, which needs the condition too.
-        environments: { __vitest__: sourceConditions },
-        // METADATA_SERVER_DETECTION=none: the Google auth library must never probe the metadata server's address.
-        test: { name: 'gcs', root: 'packages/gcs', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], env: { METADATA_SERVER_DETECTION: 'none' } },
-      },
+      { ...sourceConditions, test: { name: 'http', root: 'packages/http', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },
     ],
   },

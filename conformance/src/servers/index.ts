@@ -23,4 +23,7 @@ export {
   type SpawnedServer,
   type TestServer,
 } from './process.ts';
+export { assertCephInstalled, startCephRgw, type CephRgwOptions } from './ceph-rgw.ts';
+export { createBucket, DEFAULT_TEST_BUCKET, s3ServerFromUrl, type S3ServerSettings } from './s3-endpoint.ts';
+export { startS3rver, type S3rverOptions } from './s3rver.ts';
 export { FIREBASE_STORAGE_EMULATOR_OVERRIDES, FIREBASE_TOOLS_VERSION, resolveFirebaseTools, startGcsEmulator, type GcsEmulatorOptions } from './gcs-emulator.ts';

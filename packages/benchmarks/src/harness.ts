@@ -198,7 +198,10 @@ export function runChild(suite: string, name: string, params: Readonly<Record<st
         if ('error' in parsed) reject(new Error(parsed.error));
         else resolve(parsed);
       } catch {
-        reject(new Error(`the ${suite}/${name} child exited (${signal ?? `code ${code}`}) without a result: ${stderr.trim().split('\n').slice(-3).join(' | ') || 'no output'}`));
+        // An uncaught error prints a source excerpt first: its own line ("RangeError: ...") says more.
+        const lines = stderr.trim().split('\n');
+        const cause = lines.find((text) => /^\w*Error\b/.test(text.trim())) ?? lines.slice(-3).join(' | ');
+        reject(new Error(`the ${suite}/${name} child exited (${signal ?? `code ${code}`}) without a result: ${cause.trim() || 'no output'}`));
       }
     });
   });

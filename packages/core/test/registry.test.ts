@@ -52,6 +52,7 @@ describe('registry', () => {
   it('masks secrets in every message', async () => {
     expect(maskUrl('postgres://user:hunter22@db/x?password=abc123')).toBe('postgres://user:***@db/x?password=***');
     expect(maskSecrets('key=sekrit and sekrit', ['sekrit'])).toBe('key=*** and ***');
+    expect(maskUrl('s3://bucket/p?accessKeyId=AKIA999&access_key=AKIA888')).toBe('s3://bucket/p?accessKeyId=***&access_key=***');
     registerAdapter({
       name: 'leaky',
       schemes: ['leaky'],
