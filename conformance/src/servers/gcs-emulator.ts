@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -150,6 +151,9 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
   // The emulator keeps object bytes under os.tmpdir() and logs into its working directory: a
   // private directory for both, so that parallel runs never share or delete each other's files.
   const workspace = await mkdtemp(join(tmpdir(), 'stowage-gcs-emulator-'));
+  // Also when the test process ends without stopping the server (the harness kills the child then).
+  const removeWorkspace = (): void => rmSync(workspace, { recursive: true, force: true });
+  process.once('exit', removeWorkspace);
   // It cannot take port 0 (it falls back to its default port), so a free one is chosen first; a
   // port taken in between is retried with another.
   let lastError: unknown;
@@ -176,6 +180,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
           if (stopped) return;
           stopped = true;
           await spawned.stop();
+          process.off('exit', removeWorkspace);
           await rm(workspace, { recursive: true, force: true });
         },
       };
@@ -184,6 +189,7 @@ export async function startGcsEmulator(options: GcsEmulatorOptions = {}): Promis
       if (!/EADDRINUSE/.test(String((error as Error).message))) break;
     }
   }
+  process.off('exit', removeWorkspace);
   await rm(workspace, { recursive: true, force: true });
   throw lastError;
 }
