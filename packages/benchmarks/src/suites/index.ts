@@ -18,6 +18,7 @@ const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
   'sql-blob': () => import('./sql-blob.ts'),
   http: () => import('./http.ts'),
   s3: () => import('./s3.ts'),
+  gcs: () => import('./gcs.ts'),
 };
 
 /** The names of every suite, in run order. */
