@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one entry point for newcomers and CI.
 #
-#   bash scripts/run.sh demo    installs the toolchain and dependencies, then runs examples/demo.ts
-#                               (a local-folder store: no server needed)
+#   bash scripts/run.sh demo    installs the toolchain and dependencies, then runs examples/demo.sh:
+#                               the stowage command stores a file, lists it and reads it back in its
+#                               embedded SQLite store (no server needed)
 #   bash scripts/run.sh test    installs, then runs everything CI checks and ends with one line:
 #                               "N passed, N failed, N skipped"
 #   bash scripts/run.sh setup   installs only (the GitHub workflow uses it, then runs pnpm itself)
@@ -35,7 +36,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # ---- clean-up -----------------------------------------------------------------------------------
@@ -335,6 +336,19 @@ start_test_servers() {
   ((problems == 0))
 }
 
+# ---- tools the tests use ------------------------------------------------------------------------
+
+# The CLI's progress tests run it on a pseudo-terminal with util-linux `script` (Debian's bsdutils,
+# essential there, so nearly always present); installed from Debian's packages when missing.
+ensure_terminal_tools() {
+  command -v script >/dev/null && return 0
+  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    say "installing util-linux script (Debian package bsdutils) for the CLI's terminal tests"
+    { apt-get update -qq && apt-get install -y -qq bsdutils; } >/dev/null || warn "could not install bsdutils"
+  fi
+  command -v script >/dev/null || warn "util-linux script is missing: the CLI's terminal tests will fail in CI and skip elsewhere"
+}
+
 # ---- test steps ---------------------------------------------------------------------------------
 
 FAILED_STEPS=()    # their names, for people
@@ -415,6 +429,7 @@ run_tests() {
   local started=$SECONDS
 
   step servers "test servers" start_test_servers
+  ensure_terminal_tools
   step turbo "build, typecheck, lint (turbo)" pnpm turbo run build typecheck lint --concurrency=2
   step matrix "capability matrix is current" check_capability_matrix
   step tools "typecheck scripts/ and examples/" check_scripts_and_examples
@@ -439,8 +454,8 @@ case "$command" in
   demo)
     setup_toolchain
     install_dependencies
-    say "node --conditions=@stowage/source examples/demo.ts"
-    node --conditions=@stowage/source examples/demo.ts
+    say "bash examples/demo.sh (the stowage command, run from the sources)"
+    bash examples/demo.sh
     ;;
   test)
     setup_toolchain matrix

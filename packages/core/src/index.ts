@@ -55,6 +55,7 @@ export {
   normalizeRoot,
 } from './paths.ts';
 export {
+  findSecrets,
   maskSecrets,
   maskUrl,
   openStore,

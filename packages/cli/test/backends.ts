@@ -1,0 +1,99 @@
+/**
+ * The backends the end-to-end tests run every command against: how a key is written as a location
+ * on each, how the command shows it, and the server each needs (PostgreSQL and MySQL/MariaDB are
+ * skipped with a reason when unreachable, and fail the run under STOWAGE_TEST_REQUIRE_SERVERS).
+ */
+import { connect } from 'node:net';
+import { serverRequired } from '@stowage/conformance/servers';
+import { randomName, type Workspace } from './run-binary.ts';
+
+/** One backend as the tests address it. */
+export interface TestBackend {
+  name: string;
+  /** The location of `key` (which may be empty or end with `/`). */
+  at(key: string): string;
+  /** How the command shows that location in its output. */
+  shown(key: string): string;
+  /** Prepares the working directory (a configuration file) and the environment the runs need. */
+  setup?(workspace: Workspace): Promise<void>;
+  /** The environment every run needs. */
+  env?: Record<string, string> | undefined;
+  /** A store URL (or configured store) to name in a doctor configuration. */
+  doctorStore: { backend: string } | { config: string; name: string };
+  /** Removes what the tests left on a server. */
+  teardown?(): Promise<void>;
+  /** Why the backend's tests are skipped. */
+  skip?: string | undefined;
+}
+
+function reachable(url: string): Promise<boolean> {
+  const parsed = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: parsed.hostname, port: Number(parsed.port) });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function databaseBackend(name: 'postgres' | 'mysql', defaultUrl: string): Promise<TestBackend> {
+  const variable = name === 'postgres' ? 'STOWAGE_TEST_POSTGRES_URL' : 'STOWAGE_TEST_MYSQL_URL';
+  const url = (process.env[variable] || defaultUrl).replace(/\/$/, '');
+  const table = randomName('stowage_cli_');
+  const base: TestBackend = {
+    name,
+    at: (key) => `${url}/${key}?tableName=${table}`,
+    shown: (key) => `${url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@')}/${key}`,
+    doctorStore: { backend: `${url}?tableName=${table}` },
+  };
+  if (!(await reachable(url))) {
+    const reason = `${name} is not reachable at ${new URL(url).host} (set ${variable})`;
+    if (serverRequired(name)) throw new Error(`${reason}; STOWAGE_TEST_REQUIRE_SERVERS requires it`);
+    return { ...base, skip: reason };
+  }
+  return {
+    ...base,
+    async teardown() {
+      if (name === 'postgres') {
+        const { default: pg } = await import('pg');
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        await client.query(`DROP TABLE IF EXISTS "${table}_chunks", "${table}"`);
+        await client.end();
+      } else {
+        const mysql = await import('mysql2/promise');
+        const connection = await mysql.createConnection(url);
+        await connection.query(`DROP TABLE IF EXISTS \`${table}_chunks\`, \`${table}\``);
+        await connection.end();
+      }
+    },
+  };
+}
+
+/** Every backend on which all commands run (the memory store, which lives in one process only, has its own tests). */
+export async function testBackends(): Promise<TestBackend[]> {
+  return [
+    { name: 'embedded default (SQLite)', at: (key) => `:${key}`, shown: (key) => `:${key}`, doctorStore: { config: 'none', name: ':' } },
+    { name: 'sqlite', at: (key) => `sqlite:./store.db/${key}`, shown: (key) => `sqlite:./store.db/${key}`, doctorStore: { backend: 'sqlite:./store.db' } },
+    { name: 'local (file:)', at: (key) => `file:./data//${key}`, shown: (key) => `file:./data//${key}`, doctorStore: { backend: 'file:./data' } },
+    {
+      name: 'configured local store (YAML, ${ENV})',
+      at: (key) => `box:${key}`,
+      shown: (key) => `box:${key}`,
+      env: { BOX_ROOT: 'box-data' },
+      async setup(workspace) {
+        await workspace.file(
+          'stowage.config.yaml',
+          ['backends:', '  disk:', '    type: local', '    options:', '      root: ./${BOX_ROOT}', 'stores:', '  box:', '    backend: disk', '    root: inbox/', ''].join('\n'),
+        );
+      },
+      doctorStore: { config: 'stowage.config.yaml', name: 'box' },
+    },
+    await databaseBackend('postgres', 'postgres://postgres@127.0.0.1:5432/test'),
+    await databaseBackend('mysql', 'mysql://root@127.0.0.1:3306/test'),
+  ];
+}
