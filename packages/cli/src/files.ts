@@ -24,8 +24,8 @@ import {
 /** The name that errors about plain files give as their backend. */
 const FILES = 'files';
 
-/** Directory names a walk never enters: stowage's own (the local adapter's metadata, the embedded store). */
-const SKIPPED_DIRECTORIES: ReadonlySet<string> = new Set(['.stowage']);
+/** The directory of stowage's own files (the local adapter's metadata, the embedded store), which walks and listings of local directories skip. */
+export const INTERNAL_DIRECTORY = '.stowage';
 
 /** Turns a filesystem error into a stowage error that names the path. */
 export function fileError(error: unknown, path: string): StowageError {
@@ -49,6 +49,11 @@ export function fileError(error: unknown, path: string): StowageError {
     default:
       return new StowageError('UNAVAILABLE', `cannot read or write ${path}: ${code ?? (error as Error)?.message ?? 'unknown error'}`, options);
   }
+}
+
+/** The error for a local path that does not exist. */
+export function pathNotFound(path: string, what = 'file or directory'): NotFoundError {
+  return new NotFoundError(`no such ${what}: ${path}`, { backend: FILES });
 }
 
 /** What a local path is. */
@@ -160,7 +165,7 @@ export async function* walkPath(directory: string, prefix = ''): AsyncGenerator<
     throw fileError(error, directory);
   }
   const named = entries
-    .filter((entry) => (entry.isDirectory() ? !SKIPPED_DIRECTORIES.has(entry.name) : entry.isFile() && !isPartial(entry.name)))
+    .filter((entry) => (entry.isDirectory() ? entry.name !== INTERNAL_DIRECTORY : entry.isFile() && !isPartial(entry.name)))
     .map((entry) => ({ entry, order: entry.isDirectory() ? `${entry.name}/` : entry.name }))
     .sort((a, b) => compareUtf8(a.order, b.order));
   for (const { entry } of named) {

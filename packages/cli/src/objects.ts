@@ -14,7 +14,6 @@ import {
   DEFAULT_CONTENT_TYPE,
   inferContentType,
   InvalidArgumentError,
-  NotFoundError,
   toSource,
   type ListEntry,
   type Store,
@@ -22,7 +21,7 @@ import {
 } from '@stowage/core';
 import type { Context } from './command.ts';
 import { atLocation, usageError } from './failures.ts';
-import { fileError, hashPath, readPath, statPath, walkPath, writePath } from './files.ts';
+import { fileError, hashPath, pathNotFound, readPath, statPath, walkPath, writePath } from './files.ts';
 import { displayKey, displayLocation, folderPrefix, type Location, type StoreLocation } from './locations.ts';
 import { counted, transferProgress } from './progress.ts';
 
@@ -139,7 +138,7 @@ export async function copyObject(context: Context, from: ObjectRef, to: ObjectRe
       metadata = object.info.metadata;
     } else if (from.kind === 'path') {
       const info = await statPath(from.path);
-      if (info === undefined) throw new NotFoundError(`no such file: ${from.path}`, { backend: 'files' });
+      if (info === undefined) throw pathNotFound(from.path, 'file');
       if (info.kind === 'directory') throw new InvalidArgumentError(`${from.display} is a directory (copy a directory with -r)`, { backend: 'files' });
       body = readPath(from.path, signal);
       size = info.size;
@@ -240,7 +239,7 @@ export async function* objectsBelow(context: Context, location: Location): Async
   if (location.kind === 'stdio') throw usageError('standard input or output is not a folder', location.text);
   if (location.kind === 'path') {
     const info = await statPath(location.path);
-    if (info === undefined) throw atLocation(new NotFoundError(`no such directory: ${location.path}`, { backend: 'files' }), location.text);
+    if (info === undefined) throw atLocation(pathNotFound(location.path, 'directory'), location.text);
     if (info.kind !== 'directory') throw atLocation(new InvalidArgumentError(`${location.text} is not a directory`, { backend: 'files' }), location.text);
     for await (const file of walkPath(location.path)) {
       const display = `${location.text.replace(/\/+$/, '')}/${file.relative}`;

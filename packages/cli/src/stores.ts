@@ -21,10 +21,11 @@ import {
 import { adapterLoader } from './adapters.ts';
 import type { LoadedConfig } from './config.ts';
 import { configError } from './failures.ts';
+import { INTERNAL_DIRECTORY } from './files.ts';
 import { parseLocation, type Location, type StoreRef } from './locations.ts';
 
 /** The embedded store's database file, relative to the working directory. */
-export const EMBEDDED_STORE_PATH = '.stowage/store.db';
+export const EMBEDDED_STORE_PATH = `${INTERNAL_DIRECTORY}/store.db`;
 
 /** A store URL for a SQLite file path (the registry percent-decodes `sqlite:` paths). */
 function sqliteUrl(path: string): string {

@@ -74,26 +74,35 @@ async function databaseBackend(name: 'postgres' | 'mysql', defaultUrl: string): 
   };
 }
 
-/** Every backend on which all commands run (the memory store, which lives in one process only, has its own tests). */
-export async function testBackends(): Promise<TestBackend[]> {
-  return [
-    { name: 'embedded default (SQLite)', at: (key) => `:${key}`, shown: (key) => `:${key}`, doctorStore: { config: 'none', name: ':' } },
-    { name: 'sqlite', at: (key) => `sqlite:./store.db/${key}`, shown: (key) => `sqlite:./store.db/${key}`, doctorStore: { backend: 'sqlite:./store.db' } },
-    { name: 'local (file:)', at: (key) => `file:./data//${key}`, shown: (key) => `file:./data//${key}`, doctorStore: { backend: 'file:./data' } },
-    {
-      name: 'configured local store (YAML, ${ENV})',
-      at: (key) => `box:${key}`,
-      shown: (key) => `box:${key}`,
-      env: { BOX_ROOT: 'box-data' },
-      async setup(workspace) {
-        await workspace.file(
-          'stowage.config.yaml',
-          ['backends:', '  disk:', '    type: local', '    options:', '      root: ./${BOX_ROOT}', 'stores:', '  box:', '    backend: disk', '    root: inbox/', ''].join('\n'),
-        );
-      },
-      doctorStore: { config: 'stowage.config.yaml', name: 'box' },
-    },
-    await databaseBackend('postgres', 'postgres://postgres@127.0.0.1:5432/test'),
-    await databaseBackend('mysql', 'mysql://root@127.0.0.1:3306/test'),
-  ];
+/** The backends every command runs on (the memory store, which lives in one process only, has its own tests). */
+export type BackendName = 'embedded' | 'sqlite' | 'local' | 'configured' | 'postgres' | 'mysql';
+
+/** One backend as the tests address it; a server that is unreachable makes it skipped, or fails when required. */
+export async function testBackend(name: BackendName): Promise<TestBackend> {
+  switch (name) {
+    case 'embedded':
+      return { name: 'the embedded default (SQLite)', at: (key) => `:${key}`, shown: (key) => `:${key}`, doctorStore: { config: 'none', name: ':' } };
+    case 'sqlite':
+      return { name: 'sqlite', at: (key) => `sqlite:./store.db/${key}`, shown: (key) => `sqlite:./store.db/${key}`, doctorStore: { backend: 'sqlite:./store.db' } };
+    case 'local':
+      return { name: 'local (file:)', at: (key) => `file:./data//${key}`, shown: (key) => `file:./data//${key}`, doctorStore: { backend: 'file:./data' } };
+    case 'configured':
+      return {
+        name: 'a configured local store (YAML, ${ENV})',
+        at: (key) => `box:${key}`,
+        shown: (key) => `box:${key}`,
+        env: { BOX_ROOT: 'box-data' },
+        async setup(workspace) {
+          await workspace.file(
+            'stowage.config.yaml',
+            ['backends:', '  disk:', '    type: local', '    options:', '      root: ./${BOX_ROOT}', 'stores:', '  box:', '    backend: disk', '    root: inbox/', ''].join('\n'),
+          );
+        },
+        doctorStore: { config: 'stowage.config.yaml', name: 'box' },
+      };
+    case 'postgres':
+      return databaseBackend('postgres', 'postgres://postgres@127.0.0.1:5432/test');
+    case 'mysql':
+      return databaseBackend('mysql', 'mysql://root@127.0.0.1:3306/test');
+  }
 }

@@ -70,6 +70,7 @@ async function transfer(command: Command, context: Context, args: ParsedArgs): P
       if (count === 0) context.note(`note: nothing below ${source.text} to ${commandName}`);
       continue;
     }
+    if (source.kind === 'store' && isFolderKey(source.key)) throw usageError(`name an object to ${commandName}, or ${commandName} a folder with -r`, source.text);
     const from = await openRef(context, source, { write: move });
     const to = intoFolder ? await refBelow(context, destination, lastSegment(source), { write: true }) : await openRef(context, destination, { write: true });
     try {
@@ -122,7 +123,7 @@ export const mvCommand: Command = {
   usage: ['mv [options] SOURCE DESTINATION', 'mv [options] SOURCE... FOLDER', 'mv -r [options] FOLDER... FOLDER'],
   description: [
     LOCATIONS_NOTE,
-    "Within one store the store's own move is used (a rename, atomic where the backend can). Between stores, each source is deleted only after its copy is complete, so an interrupted move leaves every object in at least one place.",
+    "Within one store the store's own move is used (a rename, atomic where the backend can). Between stores, each source is deleted only after its copy is complete, so an interrupted move leaves every object in at least one place. Moving a local directory with -r removes its files; the emptied directories stay.",
   ],
   options: SHARED_OPTIONS,
   examples: [

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { compareUtf16, compareUtf8, DEFAULT_CONTENT_TYPE, inferContentType, type ObjectInfo, type Store } from '@stowage/core';
 import { expectPositionals, flag, type Command, type Context } from '../command.ts';
 import { atLocation, usageError } from '../failures.ts';
-import { fileError, statPath, walkPath } from '../files.ts';
+import { fileError, INTERNAL_DIRECTORY, pathNotFound, statPath, walkPath } from '../files.ts';
 import { alignColumns, formatBytes, formatTime } from '../format.ts';
 import { displayKey, type Location, type StoreLocation } from '../locations.ts';
 import { openStoreOf } from '../objects.ts';
@@ -115,7 +115,7 @@ async function listStore(context: Context, location: StoreLocation, printer: Pri
 
 async function listPath(context: Context, location: Extract<Location, { kind: 'path' }>, printer: Printer, options: { recursive: boolean; long: boolean }): Promise<void> {
   const info = await statPath(location.path);
-  if (info === undefined) throw atLocation(fileError(Object.assign(new Error('missing'), { code: 'ENOENT' }), location.path), location.text);
+  if (info === undefined) throw atLocation(pathNotFound(location.path), location.text);
   const typeOf = (name: string) => {
     const inferred = inferContentType(name);
     return options.long ? inferred : inferred === DEFAULT_CONTENT_TYPE ? undefined : inferred;
@@ -142,6 +142,7 @@ async function listPath(context: Context, location: Extract<Location, { kind: 'p
   }
   const rows: (Row & { order: string })[] = [];
   for (const name of names) {
+    if (name === INTERNAL_DIRECTORY) continue;
     const entry = await statPath(join(location.path, name));
     if (entry?.kind === 'directory') rows.push({ type: 'folder', key: `${base}${name}/`, order: `${name}/`, name: `${base}${name}/` });
     else if (entry?.kind === 'file') rows.push({ type: 'object', key: `${base}${name}`, order: name, name: `${base}${name}`, size: entry.size, lastModified: entry.lastModified, contentType: typeOf(name) });

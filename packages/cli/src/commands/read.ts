@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import { inferContentType } from '@stowage/core';
 import { expectPositionals, flag, type Command } from '../command.ts';
 import { atLocation, usageError } from '../failures.ts';
-import { fileError, hashPath, statPath } from '../files.ts';
+import { hashPath, pathNotFound, statPath } from '../files.ts';
 import { alignColumns, formatBytes, formatTime } from '../format.ts';
 import { isFolderKey } from '../locations.ts';
 import { copyObject, openRef } from '../objects.ts';
@@ -73,7 +73,7 @@ export const statCommand: Command = {
         };
       } else if (ref.kind === 'path') {
         const stat = await statPath(ref.path);
-        if (stat === undefined) throw atLocation(fileError(Object.assign(new Error('missing'), { code: 'ENOENT' }), ref.path), ref.display);
+        if (stat === undefined) throw atLocation(pathNotFound(ref.path, 'file'), ref.display);
         if (stat.kind !== 'file') throw usageError('stat shows a file or an object, not a directory', ref.display);
         info = {
           path: ref.path,

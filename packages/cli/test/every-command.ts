@@ -1,19 +1,19 @@
 /**
- * Every command against every backend on this branch, through the built binary: the embedded
- * default store, SQLite, the local adapter (as a URL and as a configured YAML store), PostgreSQL and
- * MySQL/MariaDB. Each backend's steps run in order in one working directory.
+ * Every command against one backend, through the built binary, in steps that run in order in one
+ * working directory. The commands-*.test.ts files call it for each backend of backends.ts (a few
+ * files, so that vitest runs them side by side).
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBackends } from './backends.ts';
+import { testBackend, type BackendName } from './backends.ts';
 import { sha256, workspace, writeRandomFile, type Workspace } from './run-binary.ts';
 
 const HELLO = 'Hello, stowage!\n';
-const backends = await testBackends();
-
-for (const backend of backends) {
-  describe.skipIf(backend.skip !== undefined)(`every command on ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, () => {
+/** Defines the steps for the backend `name`; skipped with the reason when its server is unreachable. */
+export async function describeEveryCommand(name: BackendName): Promise<void> {
+  const backend = await testBackend(name);
+  describe(`every command on ${backend.name}${backend.skip ? ` (skipped: ${backend.skip})` : ''}`, { skip: backend.skip !== undefined }, () => {
     let ws: Workspace;
     const { at, shown } = backend;
     const run = (...args: string[]) => ws.run(args, { env: backend.env });
