@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { unlink } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import {
   AbortedError,
   DEFAULT_CONTENT_TYPE,
@@ -129,9 +129,11 @@ export async function copyObject(context: Context, from: ObjectRef, to: ObjectRe
   let size: number | undefined;
   let contentType = options.contentType;
   let metadata: Record<string, string> = {};
+  let opened: ReadableStream<Uint8Array> | undefined;
   try {
     if (from.kind === 'store') {
       const object = await from.store.get(from.key, { signal });
+      opened = object.body;
       body = toSource(object.body, from.key).chunks;
       size = object.info.size;
       contentType ??= object.info.contentType;
@@ -171,6 +173,8 @@ export async function copyObject(context: Context, from: ObjectRef, to: ObjectRe
     throw atLocation(error, isAboutSource(error, from) ? from.display : to.display);
   } finally {
     progress.stop();
+    // A destination that refused before reading (ALREADY_EXISTS, TOO_LARGE) never started the source.
+    if (opened !== undefined && !opened.locked) await opened.cancel().catch(() => {});
   }
 }
 
@@ -270,6 +274,23 @@ function storeObject(store: Store, location: StoreLocation, entry: ListEntry, re
     ref: { kind: 'store', store, key: entry.key, display: displayKey(location, entry.key) },
     sha256: async () => (await store.stat(entry.key, { signal })).sha256 ?? hashStoreObject(store, entry.key, signal),
   };
+}
+
+/**
+ * Refuses a recursive copy or sync into a folder inside its own source: the listing would come upon
+ * the copies and copy them again. Compares store folders when both locations open the same store,
+ * and local directories by path.
+ */
+export async function assertNotInside(context: Context, source: Location, destination: Location): Promise<void> {
+  let inside = false;
+  if (source.kind === 'path' && destination.kind === 'path') {
+    const below = relative(source.path, destination.path);
+    inside = below === '' || (!below.startsWith('..') && !isAbsolute(below));
+  } else if (source.kind === 'store' && destination.kind === 'store') {
+    const [from, to] = await Promise.all([openStoreOf(context, source, { write: false }), openStoreOf(context, destination, { write: false })]);
+    inside = from === to && folderPrefix(destination.key).startsWith(folderPrefix(source.key));
+  }
+  if (inside) throw usageError(`the destination ${displayLocation(destination)} is inside the source ${displayLocation(source)}`, displayLocation(destination));
 }
 
 /** The object `relative` below a folder location: a key below the prefix, or a path below the directory. */

@@ -36,6 +36,9 @@ describe('errors and exit codes', () => {
     [['sign', '--expires', 'soon', ':a.txt'], /^stowage: USAGE: --expires takes seconds or a duration/],
     [['rm', 'hello.txt'], /^stowage: USAGE: rm deletes objects in stores; hello\.txt is a local path/],
     [['cat', 'sqlite:./store.db/'], /^stowage: USAGE: cat reads one object/],
+    [['cp', 'sqlite:./store.db', './here'], /^stowage: USAGE: name an object to cp, or cp a folder with -r/],
+    [['cp', '-r', 'sqlite:./store.db/docs', 'sqlite:./store.db/docs/backup/'], /^stowage: USAGE: the destination sqlite:\.\/store\.db\/docs\/backup\/ is inside the source/],
+    [['sync', '.', './mirror'], /^stowage: USAGE: the destination \.\/mirror is inside the source \./],
   ])('usage: stowage %j exits 2', async (args, line) => {
     const result = await ws.run(args);
     expect(result.status).toBe(2);

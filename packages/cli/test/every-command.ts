@@ -70,6 +70,12 @@ export async function describeEveryCommand(name: BackendName): Promise<void> {
       expect(moved).toMatchObject({ status: 0, stdout: `moved ${shown('docs/copy.txt')} to ${shown('archive/copy.txt')} (16 B)\n` });
       expect((await run('cat', at('docs/copy.txt'))).status).toBe(3);
       expect((await run('cat', at('archive/copy.txt'))).stdout).toBe(HELLO);
+      // Between two places, a move deletes its source once the copy is stored.
+      expect((await run('mv', at('archive/copy.txt'), './moved.txt')).stdout).toBe(`moved ${shown('archive/copy.txt')} to ./moved.txt (16 B)\n`);
+      expect(await readFile(join(ws.dir, 'moved.txt'), 'utf8')).toBe(HELLO);
+      expect((await run('stat', at('archive/copy.txt'))).status).toBe(3);
+      expect((await run('mv', './moved.txt', at('archive/'))).stdout).toBe(`moved ./moved.txt to ${shown('archive/moved.txt')} (16 B)\n`);
+      await expect(readFile(join(ws.dir, 'moved.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
 
       await ws.file('other.txt', 'something else\n');
       const refused = await run('cp', '--if-not-exists', 'other.txt', at('docs/hello.txt'));

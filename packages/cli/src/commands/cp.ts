@@ -10,7 +10,7 @@ import { usageError } from '../failures.ts';
 import { statPath } from '../files.ts';
 import { formatBytes } from '../format.ts';
 import { isFolderKey, type Location } from '../locations.ts';
-import { copyObject, moveObject, objectsBelow, openRef, refBelow, type ObjectRef } from '../objects.ts';
+import { assertNotInside, copyObject, moveObject, objectsBelow, openRef, refBelow, type ObjectRef } from '../objects.ts';
 
 /** Whether the destination is a folder that sources go into, rather than the name of one object. */
 async function isFolderDestination(destination: Location, many: boolean): Promise<boolean> {
@@ -56,6 +56,7 @@ async function transfer(command: Command, context: Context, args: ParsedArgs): P
     if (context.signal.aborted) break;
     if (recursive) {
       if (source.kind === 'stdio') throw usageError('standard input is not a folder: copy it without -r', '-');
+      await assertNotInside(context, source, destination);
       let count = 0;
       for await (const found of objectsBelow(context, source)) {
         if (context.signal.aborted) break;
@@ -100,7 +101,7 @@ export const cpCommand: Command = {
   description: [
     LOCATIONS_NOTE,
     'Bytes stream from the source to the destination: memory stays small whatever the size. A copy within one store is done by the store itself. Content type and user metadata go along. The destination is written atomically: on failure or Ctrl-C it is left exactly as it was.',
-    'With -r, the objects below SOURCE (key/... or the files of a directory, .stowage folders excepted) go to DESTINATION/<the same relative key>; a failure of one object is reported and the others are still copied.',
+    'With -r, the objects below SOURCE (key/... or the files of a directory, .stowage folders excepted) go to DESTINATION/<the same relative key>; a failure of one object is reported and the others are still copied. A DESTINATION inside SOURCE is refused.',
   ],
   options: SHARED_OPTIONS,
   examples: [

@@ -8,7 +8,7 @@ import { expectPositionals, flag, type Command } from '../command.ts';
 import { usageError } from '../failures.ts';
 import { statPath } from '../files.ts';
 import { formatBytes } from '../format.ts';
-import { copyObject, deleteObject, objectsBelow, refBelow, type FoundObject } from '../objects.ts';
+import { assertNotInside, copyObject, deleteObject, objectsBelow, refBelow, type FoundObject } from '../objects.ts';
 
 /** Why an object is copied. */
 type Reason = 'new' | 'size differs' | 'content differs';
@@ -36,6 +36,7 @@ export const syncCommand: Command = {
     const source = context.session.parse(args.positionals[0]!);
     const destination = context.session.parse(args.positionals[1]!);
     if (source.kind === 'stdio' || destination.kind === 'stdio') throw usageError('sync works on folders, not standard input or output', '-');
+    await assertNotInside(context, source, destination);
     const dryRun = flag(args, 'dry-run');
     const deleteExtra = flag(args, 'delete');
     const { signal } = context;
