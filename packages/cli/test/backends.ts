@@ -40,9 +40,55 @@ function reachable(url: string): Promise<boolean> {
   });
 }
 
+/**
+ * The tests' own database on the server, created when missing: other suites on the same server kill
+ * the idle sessions of their database to test lost connections, and must not hit these.
+ */
+const DATABASE = 'stowage_cli_test';
+
+async function createDatabase(name: 'postgres' | 'mysql', url: string): Promise<void> {
+  if (name === 'postgres') {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+      if (found.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`).catch((error: { code?: string }) => (error.code === '42P04' || error.code === '23505' ? undefined : Promise.reject(error)));
+    } finally {
+      await client.end();
+    }
+  } else {
+    const mysql = await import('mysql2/promise');
+    const connection = await mysql.createConnection(url);
+    try {
+      await connection.query(`CREATE DATABASE IF NOT EXISTS ${DATABASE}`);
+    } finally {
+      await connection.end();
+    }
+  }
+}
+
+async function dropTables(name: 'postgres' | 'mysql', url: string, table: string): Promise<void> {
+  if (name === 'postgres') {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`DROP TABLE IF EXISTS "${table}_chunks", "${table}"`);
+    await client.end();
+  } else {
+    const mysql = await import('mysql2/promise');
+    const connection = await mysql.createConnection(url);
+    await connection.query(`DROP TABLE IF EXISTS \`${table}_chunks\`, \`${table}\``);
+    await connection.end();
+  }
+}
+
 async function databaseBackend(name: 'postgres' | 'mysql', defaultUrl: string): Promise<TestBackend> {
   const variable = name === 'postgres' ? 'STOWAGE_TEST_POSTGRES_URL' : 'STOWAGE_TEST_MYSQL_URL';
-  const url = (process.env[variable] || defaultUrl).replace(/\/$/, '');
+  const serverUrl = process.env[variable] || defaultUrl;
+  const parsed = new URL(serverUrl);
+  parsed.pathname = `/${DATABASE}`;
+  const url = parsed.href.replace(/\/$/, '');
   const table = randomName('stowage_cli_');
   const base: TestBackend = {
     name,
@@ -50,28 +96,13 @@ async function databaseBackend(name: 'postgres' | 'mysql', defaultUrl: string): 
     shown: (key) => `${url.replace(/(\/\/[^:/@]*:)[^@/]*@/, '$1***@')}/${key}`,
     doctorStore: { backend: `${url}?tableName=${table}` },
   };
-  if (!(await reachable(url))) {
-    const reason = `${name} is not reachable at ${new URL(url).host} (set ${variable})`;
+  if (!(await reachable(serverUrl))) {
+    const reason = `${name} is not reachable at ${parsed.host} (set ${variable})`;
     if (serverRequired(name)) throw new Error(`${reason}; STOWAGE_TEST_REQUIRE_SERVERS requires it`);
     return { ...base, skip: reason };
   }
-  return {
-    ...base,
-    async teardown() {
-      if (name === 'postgres') {
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        await client.query(`DROP TABLE IF EXISTS "${table}_chunks", "${table}"`);
-        await client.end();
-      } else {
-        const mysql = await import('mysql2/promise');
-        const connection = await mysql.createConnection(url);
-        await connection.query(`DROP TABLE IF EXISTS \`${table}_chunks\`, \`${table}\``);
-        await connection.end();
-      }
-    },
-  };
+  await createDatabase(name, serverUrl);
+  return { ...base, teardown: () => dropTables(name, url, table) };
 }
 
 /** The backends every command runs on (the memory store, which lives in one process only, has its own tests). */

@@ -41,7 +41,7 @@ export const signCommand: Command = {
     const store = await openStoreOf(context, location, { write: false });
     let url: string;
     try {
-      url = await store.signUrl(location.key as never, { expiresIn, method, contentType: stringOption(args, 'content-type') });
+      url = await store.signUrl(location.key, { expiresIn, method, contentType: stringOption(args, 'content-type') });
     } catch (error) {
       throw atLocation(error, displayLocation(location));
     }
