@@ -5,6 +5,9 @@ import { defineConfig } from 'vitest/config';
 const sourceConditions = { resolve: { conditions: ['@stowage/source'] }, ssr: { resolve: { conditions: ['@stowage/source'] } } };
 
 export default defineConfig({
+  // Global setup files run in the main process, in vitest's own environment: it needs the
+  // condition too, and workspace packages inlined so that Node's resolver (which lacks it) is not asked.
+  environments: { __vitest__: { resolve: { conditions: ['@stowage/source', 'node', 'import', 'module', 'default'], noExternal: [/^@stowage\//] } } },
   test: {
     // Two cores here: keep file-level parallelism modest so timing-sensitive races stay meaningful.
     maxWorkers: 2,
@@ -13,7 +16,10 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'memory', root: 'packages/memory', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'local', root: 'packages/local', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'sql-blob', root: 'packages/sql-blob', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'attachments', root: 'packages/attachments', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 30_000 } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'http', root: 'packages/http', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },
       // End-to-end: runs the built `stowage` binary (its globalSetup builds it through turbo first).
       { ...sourceConditions, test: { name: 'cli', root: 'packages/cli', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
     ],

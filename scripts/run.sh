@@ -336,17 +336,40 @@ start_test_servers() {
   ((problems == 0))
 }
 
-# ---- tools the tests use ------------------------------------------------------------------------
+# ---- Debian packages ----------------------------------------------------------------------------
 
-# The CLI's progress tests run it on a pseudo-terminal with util-linux `script` (Debian's bsdutils,
-# essential there, so nearly always present); installed from Debian's packages when missing.
-ensure_terminal_tools() {
-  command -v script >/dev/null && return 0
-  if command -v apt-get >/dev/null && [[ "$(id -u)" == 0 ]]; then
-    say "installing util-linux script (Debian package bsdutils) for the CLI's terminal tests"
-    { apt-get update -qq && apt-get install -y -qq bsdutils; } >/dev/null || warn "could not install bsdutils"
+# ensure_debian_packages COMMAND PACKAGE...: installs PACKAGEs with apt-get when COMMAND is missing
+# (as root, or through sudo without a password). In CI a package that cannot be installed fails the
+# run; elsewhere it only warns, and the tests that need it skip with the reason.
+ensure_debian_packages() {
+  local command=$1 sudo=""
+  shift
+  if command -v "$command" >/dev/null 2>&1; then return 0; fi
+  if [[ "$(id -u)" != 0 ]]; then
+    if sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      if is_ci; then die "$command is missing and installing $* needs root"; fi
+      warn "$command is missing (install the Debian packages $*); the tests that need it will be skipped"
+      return 0
+    fi
   fi
-  command -v script >/dev/null || warn "util-linux script is missing: the CLI's terminal tests will fail in CI and skip elsewhere"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    if is_ci; then die "$command is missing and there is no apt-get to install $* with"; fi
+    warn "$command is missing and there is no apt-get: install $* yourself; the tests that need it will be skipped"
+    return 0
+  fi
+  say "installing Debian packages for $command: $*"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; then
+    if is_ci; then die "apt-get could not install $*"; fi
+    warn "apt-get could not install $*; the tests that need it will be skipped"
+  fi
+}
+
+# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test),
+# util-linux `script` (the CLI's progress tests run it on a pseudo-terminal; Debian's bsdutils).
+install_test_tools() {
+  ensure_debian_packages curl curl
+  ensure_debian_packages chromium chromium
+  ensure_debian_packages script bsdutils
 }
 
 # ---- test steps ---------------------------------------------------------------------------------
@@ -429,7 +452,6 @@ run_tests() {
   local started=$SECONDS
 
   step servers "test servers" start_test_servers
-  ensure_terminal_tools
   step turbo "build, typecheck, lint (turbo)" pnpm turbo run build typecheck lint --concurrency=2
   step matrix "capability matrix is current" check_capability_matrix
   step tools "typecheck scripts/ and examples/" check_scripts_and_examples
@@ -437,6 +459,7 @@ run_tests() {
   PATH="$NODE_OLDEST_BIN:$PATH" step "vitest-node$OLDEST_NODE_MAJOR" "vitest core+memory+local, node $OLDEST_NODE_MAJOR" \
     run_vitest "vitest-node$OLDEST_NODE_MAJOR" --project core --project memory --project local
   step conformance "conformance certification smoke (@stowage/local)" conformance_smoke
+  step bench "benchmarks, quick run (every case runs; figures not recorded)" pnpm bench --quick
 
   printf '\n'
   say "finished in $((SECONDS - started))s"
@@ -459,6 +482,7 @@ case "$command" in
     ;;
   test)
     setup_toolchain matrix
+    install_test_tools
     install_dependencies
     run_tests
     ;;

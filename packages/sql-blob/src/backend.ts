@@ -35,7 +35,9 @@ import {
   parseExtra,
   parseMetadata,
   prefixSuccessor,
+  newVersion,
   randomId,
+  versionTime,
   type ChunkPointer,
 } from './rows.ts';
 import type { JournalMode } from './sqlite.ts';
@@ -213,6 +215,8 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   readonly #chunked: boolean;
   readonly #chunkSize: number;
   readonly #infoSelect: string;
+  /** The columns a listing needs: key, size, time and what the etag comes from. */
+  readonly #listSelect: string;
   readonly #keyColumn: string;
   #closed = false;
 
@@ -237,6 +241,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       optional('extra', 'x'),
       optional('user_metadata', 'um'),
     ].join(', ');
+    this.#listSelect = [`${q('key')} AS k`, optional('size', 's', dialect.lengthOf('data')), optional('modified_at', 'm', '0'), optional('digest', 'd'), optional('extra', 'x')].join(', ');
     const inlineLimit = Math.min(maxBlobSize ?? Number.POSITIVE_INFINITY, dialect.inlineLimit);
     this.capabilities = Object.freeze({
       ...SQL_BLOB_CAPABILITIES,
@@ -312,13 +317,20 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       key,
       size,
       modifiedAt,
-      etag: extra ? `"${extra.etag}"` : derivedEtag(size, modifiedAt, row.d),
+      etag: etagOf(extra, size, modifiedAt, row.d),
       contentType: typeof row.ct === 'string' && row.ct !== '' ? row.ct : null,
       sha256: parseDigest(row.d),
       metadata: parseMetadata(row.um),
       chunks,
       data: row.data === undefined ? undefined : toBuffer(row.data),
     };
+  }
+
+  /** A listing row: only what a list entry shows. */
+  #listed(row: Record<string, unknown>): { key: string; size: number; modifiedAt: number; etag: string } {
+    const size = Number(row.s ?? 0);
+    const modifiedAt = Number(row.m ?? 0);
+    return { key: this.#dialect.keyFromRow(row.k), size, modifiedAt, etag: etagOf(parseExtra(row.x), size, modifiedAt, row.d) };
   }
 
   #info(row: StoredRow): ObjectInfo {
@@ -535,7 +547,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
         return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request));
       }
-      const pointer: ChunkPointer = { version: randomId(), chunkSize: this.#chunkSize };
+      const pointer: ChunkPointer = { version: newVersion(), chunkSize: this.#chunkSize };
       const keyParameter = dialect.keyParameter(key);
       const insertChunk = `INSERT INTO ${this.#chunkTable} (${this.#keyColumn}, version, seq, ${dialect.quote('data')}) VALUES (?, ?, ?, ?)`;
       const streamChunks = async (connection: Connection): Promise<number> => {
@@ -633,10 +645,10 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
           conditions.push(`${key} < ?`);
           parameters.push(dialect.keyParameter(upper));
         }
-        const { rows } = await dialect.query(`SELECT ${this.#infoSelect} FROM ${this.#table} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${batch}`, parameters);
+        const { rows } = await dialect.query(`SELECT ${this.#listSelect} FROM ${this.#table} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${batch}`, parameters);
         let jumped = false;
         for (const raw of rows) {
-          const row = this.#parse(raw);
+          const row = this.#listed(raw);
           if (!row.key.startsWith(prefix)) return { items, prefixes };
           if (items.length + prefixes.length === limit) return { items, prefixes, cursor: Buffer.from(last!, 'utf8').toString('base64url') };
           const slash = delimiter ? row.key.indexOf('/', prefix.length) : -1;
@@ -690,7 +702,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
               await connection.query(`UPDATE ${this.#chunkTable} SET ${this.#keyColumn} = ? WHERE ${where}`, [toKey, ...parameters]);
             }
           } else {
-            chunks = { version: randomId(), chunkSize: source.chunks.chunkSize };
+            chunks = { version: newVersion(), chunkSize: source.chunks.chunkSize };
             await connection.query(
               `INSERT INTO ${this.#chunkTable} (${this.#keyColumn}, version, seq, ${dialect.quote('data')}) SELECT ?, ?, seq, ${dialect.quote('data')} FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`,
               [toKey, chunks.version, fromKey, source.chunks.version],
@@ -714,6 +726,47 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     }
   }
 
+  /**
+   * Deletes chunk rows that no object points at: what a writer leaves behind when its process dies
+   * in the middle of a large write (on SQLite, whose chunks are staged before the switching
+   * transaction; on PostgreSQL and MySQL a dead writer's transaction rolls back and leaves none).
+   * Versions younger than `olderThan` (default one hour) are kept, since their writer may still be
+   * running. A maintenance call: it scans the whole chunk table.
+   */
+  async sweepOrphanChunks(options: { olderThan?: number | undefined } = {}): Promise<{ versions: number; bytes: number }> {
+    const olderThan = options.olderThan ?? 3_600_000;
+    if (!Number.isFinite(olderThan) || olderThan < 0) throw new InvalidArgumentError(`olderThan must be a non-negative number of milliseconds, got ${String(olderThan)}`, { backend: this.name });
+    if (!this.#chunked) return { versions: 0, bytes: 0 };
+    const dialect = this.#dialect;
+    let versions = 0;
+    let bytes = 0;
+    try {
+      const { rows } = await dialect.query(
+        `SELECT ${this.#keyColumn} AS k, version AS v, SUM(${dialect.lengthOf('data')}) AS b FROM ${this.#chunkTable} GROUP BY ${this.#keyColumn}, version`,
+      );
+      const cutoff = Date.now() - olderThan;
+      for (const row of rows) {
+        const key = dialect.keyFromRow(row.k);
+        const version = String(row.v);
+        // Without a time in its id the version predates timed ids: old enough.
+        if ((versionTime(version) ?? 0) > cutoff) continue;
+        const removed = await dialect.transaction(async (connection) => {
+          const current = await this.#row(connection, key, { lock: true });
+          if (current?.chunks?.version === version) return false;
+          await connection.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [dialect.keyParameter(key), version]);
+          return true;
+        });
+        if (removed) {
+          versions++;
+          bytes += Number(row.b ?? 0);
+        }
+      }
+    } catch (error) {
+      throw this.#fail(error, 'sweeping orphan chunks');
+    }
+    return { versions, bytes };
+  }
+
   async health(): Promise<void> {
     try {
       await this.#dialect.query('SELECT 1');
@@ -732,6 +785,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   unwrap(): unknown {
     return this.#dialect.unwrap();
   }
+}
+
+/** The etag of a row: the one stowage stored in `extra`, else one derived from size, time and digest (rows written by others). */
+function etagOf(extra: { etag: string } | undefined, size: number, modifiedAt: number, digest: unknown): string {
+  return extra ? `"${extra.etag}"` : derivedEtag(size, modifiedAt, digest);
 }
 
 /** Streams an in-memory buffer in slices (a copy each, so consumers cannot alter driver buffers). */

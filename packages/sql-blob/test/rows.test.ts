@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codeOf, mapDatabaseError } from '../src/sql-errors.ts';
-import { fixedChunks, formatExtra, parseDigest, parseExtra, prefixSuccessor } from '../src/rows.ts';
+import { fixedChunks, formatExtra, newVersion, parseDigest, parseExtra, prefixSuccessor, versionTime } from '../src/rows.ts';
 import { sqlitePath } from '@stowage/sql-blob';
 
 describe('prefixSuccessor', () => {
@@ -39,6 +39,46 @@ describe('rows', () => {
     const sizes: number[] = [];
     for await (const chunk of fixedChunks(body(), 512)) sizes.push(chunk.byteLength);
     expect(sizes).toEqual([512, 512, 386]);
+  });
+
+  it('cuts any piece sizes into exact chunks of the same bytes, in new buffers, with small bodies in small buffers', async () => {
+    const source = Buffer.from(Array.from({ length: 100_000 }, (_, index) => (index * 7 + 3) % 251));
+    for (const pieceSizes of [[1], [7, 300, 1], [65_536], [100_000], [40_000, 1, 59_999]]) {
+      async function* body(): AsyncGenerator<Uint8Array> {
+        let offset = 0;
+        for (let index = 0; offset < source.byteLength; index++) {
+          const size = pieceSizes[index % pieceSizes.length]!;
+          // One reused buffer, as a source may do: each yielded chunk must be a copy.
+          const reused = Buffer.from(source.subarray(offset, offset + size));
+          yield reused;
+          reused.fill(0);
+          offset += size;
+        }
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of fixedChunks(body(), 32_768)) chunks.push(chunk);
+      expect(chunks.map((chunk) => chunk.byteLength)).toEqual([32_768, 32_768, 32_768, 1_696]);
+      expect(Buffer.concat(chunks).equals(source)).toBe(true);
+    }
+    async function* small(): AsyncGenerator<Uint8Array> {
+      yield Buffer.alloc(1024, 1);
+    }
+    const yielded: Buffer[] = [];
+    for await (const chunk of fixedChunks(small(), 1024 * 1024)) yielded.push(chunk);
+    const [only] = yielded;
+    expect(only!.byteLength).toBe(1024);
+    // (Small buffers may come from Node's shared pool, which is 64 KiB at most.)
+    expect(only!.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('puts the creation time in chunk version ids, in an order that sorts by time', () => {
+    const early = newVersion(Date.UTC(2026, 0, 1));
+    const late = newVersion(Date.UTC(2031, 5, 1));
+    expect(early).toMatch(/^[0-9a-z]{9}[0-9a-f]{20}$/);
+    expect(versionTime(early)).toBe(Date.UTC(2026, 0, 1));
+    expect(early < late).toBe(true);
+    expect(newVersion()).not.toBe(newVersion());
+    expect(versionTime('0123456789abcdef01234567')).toBeUndefined();
   });
 
   it('maps sqlite: URLs to paths', () => {
