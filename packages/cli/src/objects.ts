@@ -77,23 +77,31 @@ function sameObject(from: ObjectRef, to: ObjectRef): boolean {
   return from.kind === 'path' && to.kind === 'path' && from.path === to.path;
 }
 
-/** Iterates a Node stream (standard input) so that an abort ends the wait for the next chunk. */
-async function* abortable(source: AsyncIterable<Uint8Array>, signal: AbortSignal, what: string): AsyncGenerator<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
+/**
+ * Iterates a Node stream (standard input) so that an abort ends the wait for the next chunk. A read
+ * still waiting for data when the iteration ends would hold back the stream iterator's `return()`
+ * until data came (standard input may never send more), so then the stream is destroyed instead.
+ */
+async function* abortable(stream: NodeJS.ReadableStream, signal: AbortSignal, what: string): AsyncGenerator<Uint8Array> {
+  const iterator = (stream as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
   const aborted = new Promise<never>((_, reject) => {
     const fail = () => reject(new AbortedError(`interrupted while reading ${what}`));
     if (signal.aborted) fail();
     else signal.addEventListener('abort', fail, { once: true });
   });
   aborted.catch(() => {});
+  let waiting = false;
   try {
     for (;;) {
+      waiting = true;
       const next = await Promise.race([iterator.next(), aborted]);
+      waiting = false;
       if (next.done) return;
       yield next.value;
     }
   } finally {
-    await iterator.return?.();
+    if (waiting) (stream as { destroy?: () => void }).destroy?.();
+    else await iterator.return?.();
   }
 }
 
@@ -147,7 +155,7 @@ export async function copyObject(context: Context, from: ObjectRef, to: ObjectRe
       const inferred = inferContentType(basename(from.path));
       if (inferred !== DEFAULT_CONTENT_TYPE) contentType ??= inferred;
     } else {
-      body = abortable(context.io.stdin as AsyncIterable<Uint8Array>, signal, 'standard input');
+      body = abortable(context.io.stdin, signal, 'standard input');
     }
   } catch (error) {
     throw atLocation(error, from.display);

@@ -16,16 +16,17 @@ const MiB = 1024 * 1024;
 
 /**
  * Starts `stowage cp - DESTINATION`, feeds it `mebibytes` MiB (each write waits until the pipe took
- * it, so the command has read nearly all of it and is writing), then sends `signal` with standard
- * input still open.
+ * it, so the command has read nearly all of it and is writing), waits `stallMs` (the command then
+ * waits for more input), then sends `signal` with standard input still open.
  */
-async function interruptedCopy(ws: Workspace, destination: string, mebibytes: number, signal: NodeJS.Signals = 'SIGINT'): Promise<RunResult> {
+async function interruptedCopy(ws: Workspace, destination: string, mebibytes: number, signal: NodeJS.Signals = 'SIGINT', stallMs = 0): Promise<RunResult> {
   const child = startBinary(['cp', '-', destination], { cwd: ws.dir });
   const done = finished(child);
   const chunk = Buffer.alloc(MiB, 0x5a);
   for (let index = 0; index < mebibytes; index++) {
     await new Promise<void>((resolve, reject) => child.stdin!.write(chunk, (error) => (error ? reject(error) : resolve())));
   }
+  if (stallMs > 0) await new Promise((resolve) => setTimeout(resolve, stallMs));
   child.kill(signal);
   return done;
 }
@@ -85,6 +86,19 @@ describe('Ctrl-C mid-copy leaves the destination as it was', () => {
     expect(interrupted.stderr).toMatch(/^stowage: ABORTED: .+ \(\.\/out\/big\.bin\)\n$/);
     expect(await readFile(join(ws.dir, 'out/big.bin'), 'utf8')).toBe(OLD);
     expect(await readdir(join(ws.dir, 'out'))).toEqual(['big.bin']);
+  });
+
+  it.each([
+    ['a plain local file', './out/big.bin', async () => expect(await readdir(join(ws.dir, 'out'))).toEqual(['big.bin'])],
+    ['SQLite', 'sqlite:./store.db/big.bin', async () => expect(chunkRows(join(ws.dir, 'store.db'))).toBe(0)],
+    ['the local adapter', 'file:./data//big.bin', async () => expect(await readdir(join(ws.dir, 'data/.stowage/tmp'))).toEqual([])],
+  ])('%s: Ctrl-C while the copy waits for more input stops it at once, the old object intact', async (_, destination, nothingLeft) => {
+    expect((await ws.run(['cp', 'old.txt', destination])).status).toBe(0);
+    const interrupted = await interruptedCopy(ws, destination, 2, 'SIGINT', 500);
+    expect(interrupted.stderr).toMatch(/^stowage: ABORTED: interrupted by SIGINT: /);
+    expect(interrupted.status).toBe(130);
+    expect((await ws.run(['cat', destination])).stdout).toBe(OLD);
+    await nothingLeft();
   });
 
   it('an interrupted copy to a new key stores nothing at all', async () => {

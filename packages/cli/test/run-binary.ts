@@ -49,15 +49,25 @@ export function startBinary(args: readonly string[], options: RunBinaryOptions):
   return spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: childEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-/** Collects a started child's output until it exits. */
+/** How long a run may take before it is killed and reported as hung (the tests' own limits are longer). */
+const DEADLINE_MS = 90_000;
+
+/** Collects a started child's output until it exits; a child still running after the deadline is killed, and says so on its standard error. */
 export function finished(child: ChildProcess): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const deadline = setTimeout(() => {
+    stderr += `[the test killed the command: still running after ${DEADLINE_MS / 1000} s]\n`;
+    child.kill('SIGKILL');
+  }, DEADLINE_MS);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.once('close', (status, signal) => {
+      clearTimeout(deadline);
+      resolve({ status, signal, stdout, stderr });
+    });
   });
 }
 
