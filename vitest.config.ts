@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 // One vitest run for the whole repository: each package is a project, and tests import workspace
 // packages through the `@stowage/source` export condition, so they run on `src` without a build.
-const sourceConditions = { resolve: { conditions: ['@stowage/source'] }, ssr: { resolve: { conditions: ['@stowage/source'] } } };
+// Global setup files (test servers) load in vitest's own `__vitest__` environment, which needs it too.
+const sourceConditions = {
+  resolve: { conditions: ['@stowage/source'] },
+  ssr: { resolve: { conditions: ['@stowage/source'] } },
+  environments: { __vitest__: { resolve: { conditions: ['@stowage/source'] } } },
+};
 
 export default defineConfig({
   test: {

@@ -19,3 +19,4 @@ export {
   type SpawnedServer,
   type TestServer,
 } from './process.ts';
+export { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, azuriteBlobMain, azuriteFromUrl, resolveAzurite, startAzurite, type AzuriteOptions } from './azurite.ts';
