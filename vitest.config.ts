@@ -20,6 +20,8 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'sql-blob', root: 'packages/sql-blob', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'azure', root: 'packages/azure', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'http', root: 'packages/http', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },
     ],
   },
 });

@@ -335,6 +335,40 @@ start_test_servers() {
   ((problems == 0))
 }
 
+# ---- Debian packages ----------------------------------------------------------------------------
+
+# ensure_debian_packages COMMAND PACKAGE...: installs PACKAGEs with apt-get when COMMAND is missing
+# (as root, or through sudo without a password). In CI a package that cannot be installed fails the
+# run; elsewhere it only warns, and the tests that need it skip with the reason.
+ensure_debian_packages() {
+  local command=$1 sudo=""
+  shift
+  if command -v "$command" >/dev/null 2>&1; then return 0; fi
+  if [[ "$(id -u)" != 0 ]]; then
+    if sudo -n true 2>/dev/null; then sudo="sudo -n"; else
+      if is_ci; then die "$command is missing and installing $* needs root"; fi
+      warn "$command is missing (install the Debian packages $*); the tests that need it will be skipped"
+      return 0
+    fi
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    if is_ci; then die "$command is missing and there is no apt-get to install $* with"; fi
+    warn "$command is missing and there is no apt-get: install $* yourself; the tests that need it will be skipped"
+    return 0
+  fi
+  say "installing Debian packages for $command: $*"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; then
+    if is_ci; then die "apt-get could not install $*"; fi
+    warn "apt-get could not install $*; the tests that need it will be skipped"
+  fi
+}
+
+# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test).
+install_test_tools() {
+  ensure_debian_packages curl curl
+  ensure_debian_packages chromium chromium
+}
+
 # ---- test steps ---------------------------------------------------------------------------------
 
 FAILED_STEPS=()    # their names, for people
@@ -422,6 +456,7 @@ run_tests() {
   PATH="$NODE_OLDEST_BIN:$PATH" step "vitest-node$OLDEST_NODE_MAJOR" "vitest core+memory+local, node $OLDEST_NODE_MAJOR" \
     run_vitest "vitest-node$OLDEST_NODE_MAJOR" --project core --project memory --project local
   step conformance "conformance certification smoke (@stowage/local)" conformance_smoke
+  step bench "benchmarks, quick run (every case runs; figures not recorded)" pnpm bench --quick
 
   printf '\n'
   say "finished in $((SECONDS - started))s"
@@ -444,6 +479,7 @@ case "$command" in
     ;;
   test)
     setup_toolchain matrix
+    install_test_tools
     install_dependencies
     run_tests
     ;;

@@ -46,7 +46,7 @@ export function recordingStore(store: Store): { store: Store; calls: string[] } 
       };
     },
   }) as Backend;
-  return { store: new Store(proxy, { root: store.root }), calls };
+  return { store: new Store(proxy, { root: store.root, signer: store.signer }), calls };
 }
 
 /** A case context plus the clean-up to run when the case ends. */

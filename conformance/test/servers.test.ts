@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, httpAnswers, resolveTestServer, serverRequired, spawnServer, type TestServer } from '../src/servers/index.ts';
+import { freePort, httpAnswers, resolveTestServer, serverRequired, spawnServer, tcpAnswers, type TestServer } from '../src/servers/index.ts';
 
 const SERVER_SCRIPT = `
 const http = require('node:http');
@@ -38,6 +38,15 @@ describe('servers harness', () => {
     await spawned.stop();
     expect(spawned.process.exitCode ?? spawned.process.signalCode).not.toBeNull();
     expect(await httpAnswers(`http://127.0.0.1:${port}/`, 500)).toBe(false);
+  });
+
+  it('tcpAnswers tells a listening port from a closed one', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    expect(await tcpAnswers('127.0.0.1', port)).toBe(true);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    expect(await tcpAnswers('127.0.0.1', port, 500)).toBe(false);
   });
 
   it('spawnServer waits on a probe when no ready line is given', async () => {

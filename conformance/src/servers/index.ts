@@ -13,6 +13,7 @@ export {
   serverRequired,
   serverUrlVariable,
   spawnServer,
+  tcpAnswers,
   type ResolveServerOptions,
   type ResolvedServer,
   type SpawnServerOptions,

@@ -6,7 +6,7 @@
  * @module
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /** A server the harness found or started, as the tests see it. */
 export interface TestServer {
@@ -211,4 +211,18 @@ export async function httpAnswers(url: string, timeoutMs = 2000): Promise<boolea
   } catch {
     return false;
   }
+}
+
+/** A readiness probe: resolves true once a TCP connection to `host:port` succeeds within `timeoutMs`. */
+export function tcpAnswers(host: string, port: number, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }

@@ -131,6 +131,18 @@ export interface SignUrlOptions {
 }
 
 /**
+ * Signs URLs for a backend that cannot sign them itself: stowage's HTTP handler (`@stowage/http`)
+ * serves and verifies them. Give one to a store with `store.withSigner(signer)`.
+ */
+export interface UrlSigner {
+  /**
+   * A URL granting `options.method` on `key` until `options.expiresIn` seconds from now. `key` is
+   * absolute (the store's root applied) and valid; the options are validated and defaulted.
+   */
+  sign(key: string, options: { method: 'GET' | 'PUT'; expiresIn: number; contentType?: string | undefined }): string | Promise<string>;
+}
+
+/**
  * The contract an adapter implements. Keys are absolute (the store's root applied) and valid.
  *
  * Required: `stat`, `read`, `write`, `delete`, `list`, `health`, `close`, `unwrap`. Optional methods

@@ -19,6 +19,7 @@ export type {
   ObjectInfo,
   OperationContext,
   SignUrlOptions,
+  UrlSigner,
 } from './backend.ts';
 export { SLICE_BYTES, meterBody, streamToBytes, toSource, type Body, type MeteredBody } from './bodies.ts';
 export { ALL_CAPABILITIES, assertCapabilities, defineCapabilities, type Capabilities, type CapabilityName } from './capabilities.ts';
@@ -77,5 +78,6 @@ export {
   type ReadOptions,
   type StoreOptions,
   type StoredObject,
+  type WithSignedUrl,
   type WriteOptions,
 } from './store.ts';

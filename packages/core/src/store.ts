@@ -12,6 +12,7 @@ import type {
   ListPage,
   ObjectInfo,
   SignUrlOptions,
+  UrlSigner,
 } from './backend.ts';
 import {
   decodeUtf8,
@@ -114,7 +115,15 @@ export interface StoreOptions {
    * of `a` fails while anything exists under `a/`. For data that must move between backends.
    */
   strictHierarchy?: boolean | undefined;
+  /**
+   * Signs URLs when the backend cannot (`signedUrl: false`), such as the HMAC links of
+   * `@stowage/http`. Prefer {@link Store.withSigner}, whose type then allows `signUrl`.
+   */
+  signer?: UrlSigner | undefined;
 }
+
+/** The capabilities of a store whose backend's are `C` and that has a URL signer. */
+export type WithSignedUrl<C extends Capabilities> = Omit<C, 'signedUrl'> & { readonly signedUrl: true };
 
 const MAX_PAGE = 1000;
 const DELETE_BATCH = 1000;
@@ -154,17 +163,39 @@ export class Store<C extends Capabilities = Capabilities> {
   readonly #root: string;
   readonly #maxSize: number | undefined;
   readonly #strict: boolean;
+  readonly #signer: UrlSigner | undefined;
+  readonly #capabilities: C;
 
   constructor(backend: Backend<C>, options: StoreOptions = {}) {
     this.#backend = backend;
     this.#root = normalizeRoot(options.root);
     this.#maxSize = checkLimit('maxSize', options.maxSize);
     this.#strict = options.strictHierarchy === true;
+    if (options.signer !== undefined && typeof options.signer?.sign !== 'function') {
+      throw new InvalidArgumentError('signer must be an object with a sign(key, options) method');
+    }
+    // A backend that signs natively keeps doing so; the signer only fills the gap.
+    this.#signer = backend.capabilities.signedUrl ? undefined : options.signer;
+    this.#capabilities = this.#signer ? (Object.freeze({ ...backend.capabilities, signedUrl: true }) as C) : backend.capabilities;
   }
 
-  /** What the backend can do. */
+  /** What this store can do: the backend's capabilities, with `signedUrl` when a signer fills in for the backend. */
   get capabilities(): C {
-    return this.#backend.capabilities;
+    return this.#capabilities;
+  }
+
+  /** The URL signer that fills in for a backend that cannot sign, if any. */
+  get signer(): UrlSigner | undefined {
+    return this.#signer;
+  }
+
+  /**
+   * The same store (same backend, root and limits) whose `signUrl` uses `signer` when the backend
+   * cannot sign natively, as with the HMAC links of `@stowage/http`. A backend that signs natively
+   * keeps its own signer.
+   */
+  withSigner(signer: UrlSigner): Store<WithSignedUrl<C>> {
+    return new Store(this.#backend, { root: this.#root, maxSize: this.#maxSize, strictHierarchy: this.#strict, signer }) as unknown as Store<WithSignedUrl<C>>;
   }
 
   /** The backend's name, such as `'local'`. */
@@ -187,6 +218,7 @@ export class Store<C extends Capabilities = Capabilities> {
       root: this.#root + root,
       maxSize: this.#maxSize,
       strictHierarchy: this.#strict,
+      signer: this.#signer,
     });
   }
 
@@ -208,7 +240,7 @@ export class Store<C extends Capabilities = Capabilities> {
   }
 
   #require(capability: keyof Capabilities, operation: string, key?: string): void {
-    const value = this.#backend.capabilities[capability];
+    const value = this.#capabilities[capability];
     if (value === false) {
       throw new CapabilityNotSupportedError(capability, `${operation} needs the '${capability}' capability, which the '${this.#backend.name}' backend does not declare`, {
         key,
@@ -592,6 +624,9 @@ export class Store<C extends Capabilities = Capabilities> {
     }
     const method = options.method ?? 'GET';
     if (method !== 'GET' && method !== 'PUT') throw new InvalidArgumentError(`method must be 'GET' or 'PUT', got ${JSON.stringify(method)}`);
+    if (options.contentType !== undefined) validateContentType(options.contentType, key as string);
+    const signer = this.#signer;
+    if (signer) return this.#call(key as string, undefined, async () => signer.sign(full, { method, expiresIn, contentType: options.contentType }));
     return this.#call(key as string, undefined, () => this.#backend.signUrl!(full, { ...options, method, expiresIn }));
   }
 

@@ -48,3 +48,14 @@ test('a store opened at run time allows every call and checks at run time', () =
   expectTypeOf(store.signUrl).parameter(0).toEqualTypeOf<string>();
   void store.read('a', { range: { offset: 1 } });
 });
+
+test('a store with a URL signer may sign, whatever its backend declares', () => {
+  const signer = { sign: (key: string) => `https://files.example/${key}` };
+  const store = new Store(limited).withSigner(signer);
+  void store.signUrl('a.txt', { method: 'PUT' });
+  expectTypeOf(store.capabilities.signedUrl).toEqualTypeOf<true>();
+  // the other gates stay as the backend declares them
+  // @ts-expect-error rangeRead is false
+  void store.read('a.txt', { range: { offset: 0 } });
+  void store.at('tenant').signUrl('b.txt');
+});

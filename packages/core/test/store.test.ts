@@ -52,6 +52,43 @@ describe('Store: capability gates refuse before any I/O', () => {
   });
 });
 
+describe('Store: URL signers', () => {
+  it('signs through the signer when the backend cannot, with the absolute key and validated options', async () => {
+    const { backend, calls } = countingBackend({ signedUrl: false });
+    const signed: unknown[] = [];
+    const signer = { sign: (key: string, options: unknown) => (signed.push([key, options]), `https://files.example/${key}`) };
+    const store = new Store(backend).withSigner(signer);
+    expect(store.capabilities.signedUrl).toBe(true);
+    expect(backend.capabilities.signedUrl).toBe(false);
+    const tenant = store.at('tenant-1');
+    expect(await tenant.signUrl('a b.txt')).toBe('https://files.example/tenant-1/a b.txt');
+    expect(await tenant.signUrl('up.bin', { method: 'PUT', expiresIn: 60, contentType: 'image/png' })).toBe('https://files.example/tenant-1/up.bin');
+    expect(signed).toEqual([
+      ['tenant-1/a b.txt', { method: 'GET', expiresIn: 900, contentType: undefined }],
+      ['tenant-1/up.bin', { method: 'PUT', expiresIn: 60, contentType: 'image/png' }],
+    ]);
+    expect(await code(tenant.signUrl('../x'))).toBe('INVALID_PATH');
+    expect(await code(tenant.signUrl('a', { expiresIn: 0 }))).toBe('INVALID_ARGUMENT');
+    expect(await code(tenant.signUrl('a', { method: 'DELETE' as 'GET' }))).toBe('INVALID_ARGUMENT');
+    expect(await code(tenant.signUrl('a', { method: 'PUT', contentType: 'not a type' }))).toBe('INVALID_ARGUMENT');
+    expect(signed).toHaveLength(2);
+    expect(calls).toEqual([]);
+  });
+
+  it('keeps a backend that signs natively on its own signer', async () => {
+    const { backend } = countingBackend({ signedUrl: true });
+    (backend as { signUrl?: (key: string) => Promise<string> }).signUrl = async (key) => `native:${key}`;
+    const store = new Store(backend).withSigner({ sign: () => 'hmac' });
+    expect(await store.signUrl('a')).toBe('native:a');
+    expect(store.signer).toBeUndefined();
+  });
+
+  it('refuses a signer that is not one', () => {
+    const { backend } = countingBackend();
+    expect(() => new Store(backend, { signer: {} as never })).toThrow(/signer must be an object with a sign/);
+  });
+});
+
 describe('Store: size limits', () => {
   it('refuses a body of known size above maxSize before any I/O', async () => {
     const { backend, calls } = countingBackend();

@@ -213,6 +213,8 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   readonly #chunked: boolean;
   readonly #chunkSize: number;
   readonly #infoSelect: string;
+  /** The columns a listing needs: key, size, time and what the etag comes from. */
+  readonly #listSelect: string;
   readonly #keyColumn: string;
   #closed = false;
 
@@ -237,6 +239,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       optional('extra', 'x'),
       optional('user_metadata', 'um'),
     ].join(', ');
+    this.#listSelect = [`${q('key')} AS k`, optional('size', 's', dialect.lengthOf('data')), optional('modified_at', 'm', '0'), optional('digest', 'd'), optional('extra', 'x')].join(', ');
     const inlineLimit = Math.min(maxBlobSize ?? Number.POSITIVE_INFINITY, dialect.inlineLimit);
     this.capabilities = Object.freeze({
       ...SQL_BLOB_CAPABILITIES,
@@ -312,13 +315,20 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       key,
       size,
       modifiedAt,
-      etag: extra ? `"${extra.etag}"` : derivedEtag(size, modifiedAt, row.d),
+      etag: etagOf(extra, size, modifiedAt, row.d),
       contentType: typeof row.ct === 'string' && row.ct !== '' ? row.ct : null,
       sha256: parseDigest(row.d),
       metadata: parseMetadata(row.um),
       chunks,
       data: row.data === undefined ? undefined : toBuffer(row.data),
     };
+  }
+
+  /** A listing row: only what a list entry shows. */
+  #listed(row: Record<string, unknown>): { key: string; size: number; modifiedAt: number; etag: string } {
+    const size = Number(row.s ?? 0);
+    const modifiedAt = Number(row.m ?? 0);
+    return { key: this.#dialect.keyFromRow(row.k), size, modifiedAt, etag: etagOf(parseExtra(row.x), size, modifiedAt, row.d) };
   }
 
   #info(row: StoredRow): ObjectInfo {
@@ -633,10 +643,10 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
           conditions.push(`${key} < ?`);
           parameters.push(dialect.keyParameter(upper));
         }
-        const { rows } = await dialect.query(`SELECT ${this.#infoSelect} FROM ${this.#table} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${batch}`, parameters);
+        const { rows } = await dialect.query(`SELECT ${this.#listSelect} FROM ${this.#table} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${batch}`, parameters);
         let jumped = false;
         for (const raw of rows) {
-          const row = this.#parse(raw);
+          const row = this.#listed(raw);
           if (!row.key.startsWith(prefix)) return { items, prefixes };
           if (items.length + prefixes.length === limit) return { items, prefixes, cursor: Buffer.from(last!, 'utf8').toString('base64url') };
           const slash = delimiter ? row.key.indexOf('/', prefix.length) : -1;
@@ -732,6 +742,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   unwrap(): unknown {
     return this.#dialect.unwrap();
   }
+}
+
+/** The etag of a row: the one stowage stored in `extra`, else one derived from size, time and digest (rows written by others). */
+function etagOf(extra: { etag: string } | undefined, size: number, modifiedAt: number, digest: unknown): string {
+  return extra ? `"${extra.etag}"` : derivedEtag(size, modifiedAt, digest);
 }
 
 /** Streams an in-memory buffer in slices (a copy each, so consumers cannot alter driver buffers). */

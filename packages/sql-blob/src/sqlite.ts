@@ -80,14 +80,14 @@ export class SqliteDialect implements Dialect {
   transaction<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
     return this.#queue.run(async () => {
       // IMMEDIATE: take the write lock now, so the checks made inside hold until COMMIT.
-      this.#database.exec('BEGIN IMMEDIATE');
+      runOn(this.#database, this.#statements, 'BEGIN IMMEDIATE', []);
       const connection: Connection = { query: async (sql, params = []) => runOn(this.#database, this.#statements, sql, params) };
       try {
         const result = await work(connection);
-        this.#database.exec('COMMIT');
+        runOn(this.#database, this.#statements, 'COMMIT', []);
         return result;
       } catch (error) {
-        if (this.#database.inTransaction) this.#database.exec('ROLLBACK');
+        if (this.#database.inTransaction) runOn(this.#database, this.#statements, 'ROLLBACK', []);
         throw error;
       }
     });

@@ -41,6 +41,36 @@ describe('rows', () => {
     expect(sizes).toEqual([512, 512, 386]);
   });
 
+  it('cuts any piece sizes into exact chunks of the same bytes, in new buffers, with small bodies in small buffers', async () => {
+    const source = Buffer.from(Array.from({ length: 100_000 }, (_, index) => (index * 7 + 3) % 251));
+    for (const pieceSizes of [[1], [7, 300, 1], [65_536], [100_000], [40_000, 1, 59_999]]) {
+      async function* body(): AsyncGenerator<Uint8Array> {
+        let offset = 0;
+        for (let index = 0; offset < source.byteLength; index++) {
+          const size = pieceSizes[index % pieceSizes.length]!;
+          // One reused buffer, as a source may do: each yielded chunk must be a copy.
+          const reused = Buffer.from(source.subarray(offset, offset + size));
+          yield reused;
+          reused.fill(0);
+          offset += size;
+        }
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of fixedChunks(body(), 32_768)) chunks.push(chunk);
+      expect(chunks.map((chunk) => chunk.byteLength)).toEqual([32_768, 32_768, 32_768, 1_696]);
+      expect(Buffer.concat(chunks).equals(source)).toBe(true);
+    }
+    async function* small(): AsyncGenerator<Uint8Array> {
+      yield Buffer.alloc(1024, 1);
+    }
+    const yielded: Buffer[] = [];
+    for await (const chunk of fixedChunks(small(), 1024 * 1024)) yielded.push(chunk);
+    const [only] = yielded;
+    expect(only!.byteLength).toBe(1024);
+    // (Small buffers may come from Node's shared pool, which is 64 KiB at most.)
+    expect(only!.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+  });
+
   it('maps sqlite: URLs to paths', () => {
     expect(sqlitePath('sqlite::memory:')).toBe(':memory:');
     expect(sqlitePath('sqlite:./store.db')).toBe('./store.db');

@@ -5,10 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store } from '@stowage/core';
+import { tcpAnswers } from '@stowage/conformance/servers';
 import { SqlBlobBackend, type SqlBlobCapabilities, type SqlBlobOptions } from '@stowage/sql-blob';
 
 /** The databases the tests run on. */
@@ -19,25 +19,12 @@ const DEFAULT_URLS = {
   mysql: 'mysql://root@127.0.0.1:3306/test',
 } as const;
 
-function reachable(url: string, fallbackPort: number): Promise<boolean> {
-  const parsed = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: parsed.hostname || '127.0.0.1', port: Number(parsed.port || fallbackPort) });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2000, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 /** The server's URL, or the reason to skip its tests (a failure when servers are required). */
 export async function serverUrl(database: 'postgres' | 'mysql'): Promise<{ url: string; skip?: undefined } | { url?: undefined; skip: string }> {
   const variable = database === 'postgres' ? 'STOWAGE_TEST_POSTGRES_URL' : 'STOWAGE_TEST_MYSQL_URL';
   const url = process.env[variable] || DEFAULT_URLS[database];
-  if (await reachable(url, database === 'postgres' ? 5432 : 3306)) return { url };
+  const parsed = new URL(url);
+  if (await tcpAnswers(parsed.hostname || '127.0.0.1', Number(parsed.port || (database === 'postgres' ? 5432 : 3306)))) return { url };
   const reason = `${database === 'postgres' ? 'PostgreSQL' : 'MySQL/MariaDB'} is not reachable at ${new URL(url).host} (set ${variable})`;
   // `1` requires every server; a comma-separated list (`postgres,mysql`) only those named.
   const required = (process.env.STOWAGE_TEST_REQUIRE_SERVERS ?? '').split(',').map((name) => name.trim());

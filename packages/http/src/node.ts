@@ -1,0 +1,131 @@
+/**
+ * `@stowage/http/node`: the Fetch handler as a Node `http` request listener, for `http.createServer`,
+ * Express (`app.use(listener)`) and Fastify (`reply.hijack()`, then the listener on the raw objects).
+ *
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FetchHandler } from './handler.ts';
+import { rawPathProblem } from './url-keys.ts';
+
+/** A Node request listener: `(req, res) => void`. */
+export type NodeListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * Adapts a Fetch handler to Node's `http`. The request body streams in and the response body
+ * streams out with backpressure; when the client goes away, the handler's request signal fires and
+ * the response stream is cancelled, so the backend read stops. Request targets with backslashes or
+ * dot segments (literal or `%2e`) are refused with 400 before URL parsing could resolve them.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:http'
+ * import { toNodeListener } from '@stowage/http/node'
+ *
+ * createServer(toNodeListener(handler)).listen(3000, '127.0.0.1')
+ * ```
+ */
+export function toNodeListener(handler: FetchHandler): NodeListener {
+  return (request, response) => {
+    void serve(handler, request, response);
+  };
+}
+
+/**
+ * The request body as a Web stream, with backpressure. Not `Readable.toWeb`: when its stream is
+ * cancelled early (an upload refused as too large) while data still arrives, it throws an uncaught
+ * error that would take the whole server down. Here a cancelled body discards the rest.
+ */
+function requestBody(request: IncomingMessage): ReadableStream<Uint8Array> {
+  let cancelled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        request.on('data', (chunk: Buffer) => {
+          if (cancelled) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) request.pause();
+        });
+        request.once('end', () => {
+          if (!cancelled) controller.close();
+        });
+        request.once('error', (error) => {
+          if (!cancelled) controller.error(error);
+        });
+        request.once('close', () => {
+          if (!cancelled && !request.complete) controller.error(new Error('the client closed the connection before the body ended'));
+        });
+        request.pause();
+      },
+      pull() {
+        request.resume();
+      },
+      cancel() {
+        cancelled = true;
+        request.resume();
+      },
+    },
+    new CountQueuingStrategy({ highWaterMark: 4 }),
+  );
+}
+
+async function serve(handler: FetchHandler, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const controller = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort();
+  });
+  // Express keeps the full path in originalUrl when a router strips its mount path from url.
+  const target = (request as IncomingMessage & { originalUrl?: string }).originalUrl ?? request.url ?? '/';
+  if (rawPathProblem(target) !== undefined) {
+    response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('Bad Request\n');
+    request.resume();
+    return;
+  }
+  const headers = new Headers();
+  for (let index = 0; index < request.rawHeaders.length; index += 2) headers.append(request.rawHeaders[index]!, request.rawHeaders[index + 1]!);
+  const method = request.method ?? 'GET';
+  const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
+  const host = request.headers.host ?? 'localhost';
+  let fetchRequest: Request;
+  try {
+    fetchRequest = new Request(new URL(target, `http://${host}`), {
+      method,
+      headers,
+      body: hasBody ? requestBody(request) : null,
+      signal: controller.signal,
+      // Node's fetch needs this for a streamed request body.
+      ...(hasBody ? { duplex: 'half' } : {}),
+    } as RequestInit);
+  } catch {
+    response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' }).end('Bad Request\n');
+    return;
+  }
+  let fetchResponse: Response;
+  try {
+    fetchResponse = await handler(fetchRequest);
+  } catch {
+    if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error\n');
+    return;
+  }
+  const outgoing: Record<string, string | string[]> = {};
+  fetchResponse.headers.forEach((value, name) => {
+    outgoing[name] = value;
+  });
+  // A body the handler did not read to the end (a refused or oversized upload): drop the connection
+  // after the response rather than wait for the rest.
+  if (hasBody && !request.complete) outgoing.connection = 'close';
+  response.writeHead(fetchResponse.status, outgoing);
+  if (!fetchResponse.body || method === 'HEAD') {
+    await fetchResponse.body?.cancel();
+    response.end();
+    return;
+  }
+  try {
+    await pipeline(Readable.fromWeb(fetchResponse.body as import('node:stream/web').ReadableStream<Uint8Array>), response);
+  } catch {
+    // The client went away or the backend failed mid-body: the pipeline has destroyed both ends, and
+    // the destroyed socket tells the client the body is incomplete.
+  }
+}
