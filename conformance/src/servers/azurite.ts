@@ -29,6 +29,15 @@ export interface AzuriteOptions {
   resolveFrom?: string | URL | undefined;
   /** The in-memory store's size limit in MiB (default 1024; Azurite frees overwritten data only every ten minutes). */
   memoryLimitMiB?: number | undefined;
+  /** `'memory'` (default), or `'disk'`: data in the temporary folder, for runs that write more than memory should hold (benchmarks). */
+  persistence?: 'memory' | 'disk' | undefined;
+  /** Serve HTTPS with this certificate and key (PEM file paths): Azurite accepts bearer tokens only over HTTPS. */
+  tls?: { cert: string; key: string } | undefined;
+  /**
+   * Accept Microsoft Entra ID bearer tokens (`--oauth basic`, with `tls`): Azurite checks their
+   * issuer, audience and lifetime, not their signature, and grants user delegation keys.
+   */
+  oauth?: boolean | undefined;
   /** How long to wait for it to listen (default 60 s). */
   timeoutMs?: number | undefined;
 }
@@ -38,7 +47,7 @@ function settingsFor(endpoint: string, accountName: string, accountKey: string):
     endpoint,
     accountName,
     accountKey,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${accountName};AccountKey=${accountKey};BlobEndpoint=${endpoint};`,
+    connectionString: `DefaultEndpointsProtocol=${endpoint.startsWith('https:') ? 'https' : 'http'};AccountName=${accountName};AccountKey=${accountKey};BlobEndpoint=${endpoint};`,
   };
 }
 
@@ -60,8 +69,8 @@ export function azuriteBlobMain(resolveFrom?: string | URL): string {
 }
 
 /**
- * Starts Azurite's blob service in memory on a free loopback port (it picks the port itself and
- * prints it), in a temporary working folder; `stop()` ends it and removes the folder.
+ * Starts Azurite's blob service in memory (or on disk) on a free loopback port (it picks the port
+ * itself and prints it), in a temporary working folder; `stop()` ends it and removes the folder.
  */
 export async function startAzurite(options: AzuriteOptions = {}): Promise<TestServer> {
   const main = azuriteBlobMain(options.resolveFrom);
@@ -76,16 +85,16 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<TestSe
         '127.0.0.1',
         '--blobPort',
         '0',
-        '--inMemoryPersistence',
-        '--extentMemoryLimit',
-        String(options.memoryLimitMiB ?? 1024),
+        ...(options.persistence === 'disk' ? ['--location', location] : ['--inMemoryPersistence', '--extentMemoryLimit', String(options.memoryLimitMiB ?? 1024)]),
+        ...(options.tls ? ['--cert', options.tls.cert, '--key', options.tls.key] : []),
+        ...(options.oauth ? ['--oauth', 'basic'] : []),
         // Current SDKs send API versions newer than Azurite knows; without this every call gets 400.
         '--skipApiVersionCheck',
         '--disableTelemetry',
         '--silent',
       ],
       cwd: location,
-      ready: /listens on (http:\/\/127\.0\.0\.1:(\d+))/,
+      ready: /listens on (https?:\/\/127\.0\.0\.1:(\d+))/,
       timeoutMs: options.timeoutMs,
     });
     const endpoint = `${spawned.match![1]}/${AZURITE_ACCOUNT}`;

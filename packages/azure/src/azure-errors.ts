@@ -177,6 +177,8 @@ export interface FailureContext {
   doing: string;
   key?: string | undefined;
   conditions?: RequestConditions | undefined;
+  /** The caller's signal: an SDK abort that it did not cause is a dropped connection, not the caller's abort. */
+  signal?: AbortSignal | undefined;
   /** Secret strings (account key, SAS token, connection string) to remove from every message. */
   secrets: readonly string[];
 }
@@ -188,7 +190,8 @@ export function mapAzureError(error: unknown, context: FailureContext): StowageE
     return error;
   }
   scrubError(error, context.secrets);
-  const code = codeOf(error, context.conditions);
+  let code = codeOf(error, context.conditions);
+  if (code === ErrorCode.Aborted && context.signal?.aborted !== true) code = ErrorCode.Unavailable;
   const where = context.key === undefined ? '' : ` ${JSON.stringify(context.key)}`;
   const message = scrub(`${context.backend}: ${context.doing}${where} failed: ${nativeSummary(error)}`, context.secrets);
   if (code === ErrorCode.Aborted) return new AbortedError(message, { key: context.key, backend: context.backend, cause: error });

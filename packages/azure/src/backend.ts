@@ -129,8 +129,9 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     return backend;
   }
 
-  #fail(error: unknown, doing: string, key?: string, conditions?: RequestConditions): StowageError {
-    const mapped = mapAzureError(error, { backend: this.name, doing, key, conditions, secrets: this.#secrets });
+  #fail(error: unknown, doing: string, where: { key?: string | undefined; conditions?: RequestConditions | undefined; signal?: AbortSignal | undefined } = {}): StowageError {
+    const { key, conditions, signal } = where;
+    const mapped = mapAzureError(error, { backend: this.name, doing, key, conditions, signal, secrets: this.#secrets });
     if (mapped.code === ErrorCode.NotFound && azureCode(error) === 'ContainerNotFound') {
       const message = `${this.name}: ${doing}${key === undefined ? '' : ` ${JSON.stringify(key)}`} failed: the container ${JSON.stringify(this.#container.containerName)} does not exist (open with createContainer: true to create it)`;
       return createError(ErrorCode.NotFound, message, { key, backend: this.name, cause: mapped.cause });
@@ -160,14 +161,14 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     try {
       return this.#info(key, await this.#blob(key).getProperties({ abortSignal: context.signal }));
     } catch (error) {
-      throw this.#fail(error, 'stat', key);
+      throw this.#fail(error, 'stat', { key, signal: context.signal });
     }
   }
 
   async read(key: string, options: OperationContext & { range?: ByteRange | undefined }): Promise<BackendReadResult> {
     const blob = this.#blob(key);
     const { range, signal } = options;
-    const mapStreamError = (error: unknown): unknown => this.#fail(error, 'read', key);
+    const mapStreamError = (error: unknown): unknown => this.#fail(error, 'read', { key, signal });
     const empty = (properties: BlobGetPropertiesResponse, resolved: { offset: number; length: number }): BackendReadResult => ({
       info: this.#info(key, properties),
       body: webStreamOf(undefined, mapStreamError),
@@ -213,7 +214,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
         }
       }
     } catch (error) {
-      throw this.#fail(error, 'read', key);
+      throw this.#fail(error, 'read', { key, signal });
     }
   }
 
@@ -249,7 +250,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     } catch (error) {
       if (error instanceof BodyFailure) throw error.original;
       if (azureCode(error) === 'InvalidBlockList') throw this.#lostBlocks(error, key, conditions);
-      throw this.#fail(error, 'write', key, conditions);
+      throw this.#fail(error, 'write', { key, conditions, signal: request.signal });
     }
   }
 
@@ -278,7 +279,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     try {
       await this.#blob(key).deleteIfExists({ deleteSnapshots: 'include', abortSignal: context.signal });
     } catch (error) {
-      throw this.#fail(error, 'delete', key);
+      throw this.#fail(error, 'delete', { key, signal: context.signal });
     }
   }
 
@@ -290,7 +291,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
           await this.#deleteBatch(batch, context);
           continue;
         } catch (error) {
-          if (!isBatchRefusal(error)) throw this.#fail(error, 'deleteMany');
+          if (!isBatchRefusal(error)) throw this.#fail(error, 'deleteMany', { signal: context.signal });
           // Blob Batch is refused (accounts with a hierarchical namespace, some proxies): single deletes from now on.
           this.#batchUnavailable = true;
         }
@@ -308,7 +309,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
       if (sub.status < 300 || sub.status === 404) continue;
       const key = keys[index];
       const native = Object.assign(new Error(sub.errorCode ?? `status ${sub.status}`), { statusCode: sub.status, code: sub.errorCode });
-      throw this.#fail(native, 'delete', key);
+      throw this.#fail(native, 'delete', { key });
     }
   }
 
@@ -341,7 +342,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
         cursor: page?.continuationToken || undefined,
       };
     } catch (error) {
-      throw this.#fail(error, 'list');
+      throw this.#fail(error, 'list', { signal: options.signal });
     }
   }
 
@@ -364,7 +365,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
       try {
         properties = await source.getProperties({ abortSignal: options.signal });
       } catch (error) {
-        throw this.#fail(error, 'copy', from);
+        throw this.#fail(error, 'copy', { key: from, signal: options.signal });
       }
       const info = this.#info(to, properties);
       const sourceEtag = properties.etag!;
@@ -401,7 +402,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
         return { info: { ...info, etag: copied.etag!, lastModified: copied.lastModified! }, sourceEtag };
       } catch (error) {
         if (azureCode(error) === 'SourceConditionNotMet' && attempt < COPY_ATTEMPTS) continue;
-        throw this.#fail(error, 'copy', from, conditions);
+        throw this.#fail(error, 'copy', { key: from, conditions, signal: options.signal });
       }
     }
   }
@@ -413,7 +414,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
       // Only the version that was copied is deleted: a write that lands in between is kept.
       await this.#blob(from).deleteIfExists({ deleteSnapshots: 'include', abortSignal: options.signal, conditions: { ifMatch: sourceEtag } });
     } catch (error) {
-      if (azureStatus(error) !== 412) throw this.#fail(error, 'move', from);
+      if (azureStatus(error) !== 412) throw this.#fail(error, 'move', { key: from, signal: options.signal });
     }
     return info;
   }
@@ -431,7 +432,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     try {
       return await signer(this.#blob(key), options.method === 'PUT' ? 'cw' : 'r', expiresOn);
     } catch (error) {
-      throw this.#fail(error, 'signing a URL for', key);
+      throw this.#fail(error, 'signing a URL for', { key });
     }
   }
 
@@ -439,7 +440,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     try {
       await this.#container.listBlobsFlat({ prefix: this.#prefix, abortSignal: context.signal }).byPage({ maxPageSize: 1 }).next();
     } catch (error) {
-      throw this.#fail(error, 'health check');
+      throw this.#fail(error, 'health check', { signal: context.signal });
     }
   }
 

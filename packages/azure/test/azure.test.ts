@@ -4,14 +4,18 @@
  * cut-off uploads, signed URLs that were tampered with, the metadata on the wire, batched deletes,
  * copies with a SAS-only client, and errors that carry no secret.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { ContainerSASPermissions, ContainerClient } from '@azure/storage-blob';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, isStowageError, openStore, type StowageError } from '@stowage/core';
 import { AZURE_CAPABILITIES, AzureBlobBackend, adapter, optionsFromAzureUrl, withEnvironmentCredentials, type AzureBlobOptions } from '@stowage/azure';
+import { startAzurite } from '@stowage/conformance/servers';
 import { startProxy, type TestProxy } from './fixtures/proxy.ts';
 import { adminClient, openTestBackend, randomContainer, server, settings } from './servers.ts';
 
@@ -62,6 +66,28 @@ function exposedText(error: unknown): string {
     if (native.details) parts.push(JSON.stringify(native.details));
   }
   return parts.join('\n');
+}
+
+/** Runs a fixture in a child process and returns the JSON line it prints. */
+async function runFixture<T>(fixture: string, args: readonly string[], env: Record<string, string | undefined> = {}): Promise<T> {
+  const child = spawn(process.execPath, ['--expose-gc', '--conditions=@stowage/source', fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(code, `${fixture} exited with ${code}: ${output}`).toBe(0);
+  return JSON.parse(output) as T;
+}
+
+function hasOpenssl(): boolean {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function expectNoSecrets(error: unknown, secrets: readonly string[]): void {
@@ -173,6 +199,33 @@ describe.skipIf(server.skip !== undefined)(`azure adapter${server.skip ? ` (${se
       teardowns.push(async () => void (await created.unwrap().deleteIfExists()));
       await new Store(created).health();
       await missing.write('now.txt', 'the container exists');
+    });
+  });
+
+  describe('Microsoft Entra ID', () => {
+    it.skipIf(!hasOpenssl())('works with a TokenCredential on Azurite in OAuth mode: reads, writes, copies, and user delegation SAS URLs', { timeout: 60_000 }, async () => {
+      const directory = await mkdtemp(join(tmpdir(), 'stowage-azure-tls-'));
+      teardowns.push(() => rm(directory, { recursive: true, force: true }));
+      const cert = join(directory, 'cert.pem');
+      const key = join(directory, 'key.pem');
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+      const oauth = await startAzurite({ resolveFrom: import.meta.url, tls: { cert, key }, oauth: true });
+      teardowns.push(() => oauth.stop());
+      const result = await runFixture<Record<string, unknown>>('entra-child.ts', [oauth.endpoint, randomContainer()], { NODE_EXTRA_CA_CERTS: cert });
+      expect(result).toMatchObject({
+        signedUrl: true,
+        read: 'signed in with a token',
+        metadata: { who: 'entra ✓' },
+        copy: 'signed in with a token',
+        getStatus: 200,
+        fetched: 'signed in with a token',
+        tamperedStatus: 403,
+        putStatus: 201,
+        afterPut: 'uploaded through a user delegation SAS',
+        left: 0,
+        forged: 'PERMISSION_DENIED',
+      });
+      expect(result.tokenRequests).toBeGreaterThan(0);
     });
   });
 
@@ -367,6 +420,26 @@ describe.skipIf(server.skip !== undefined)(`azure adapter${server.skip ? ` (${se
       expect(await direct.readText('cut.bin')).toBe('the old content');
     });
 
+    it('a server that vanishes mid-read fails the stream with UNAVAILABLE', async () => {
+      const cut = await proxy();
+      const { store: direct, container } = await open();
+      const { accountKey } = settings();
+      await direct.write('read-cut.bin', randomBytes(8 * MiB));
+      const store = new Store(
+        await AzureBlobBackend.open({ container, endpoint: cut.endpoint, accountKey, clientOptions: { retryOptions: { maxTries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 20 } } }),
+      );
+      const reader = (await store.read('read-cut.bin')).getReader();
+      expect((await reader.read()).done).toBe(false);
+      await cut.vanish();
+      let error: unknown;
+      try {
+        for (let next = await reader.read(); !next.done; next = await reader.read());
+      } catch (caught) {
+        error = caught;
+      }
+      expect(isStowageError(error, 'UNAVAILABLE'), String(error)).toBe(true);
+    });
+
     it('a body that fails rejects with its own error and stores nothing; a body above the size limit gets TOO_LARGE', async () => {
       const { container } = await open();
       const { endpoint, accountKey } = settings();
@@ -531,16 +604,10 @@ describe.skipIf(server.skip !== undefined)(`azure adapter${server.skip ? ` (${se
     it('streams a 100 MiB body of unknown length up and back down with bounded memory', { timeout: 120_000 }, async () => {
       const { endpoint, accountKey } = settings();
       const { container } = await open();
-      const child = spawn(
-        process.execPath,
-        ['--expose-gc', '--conditions=@stowage/source', fileURLToPath(new URL('./fixtures/memory-child.ts', import.meta.url)), endpoint, accountKey, container, 'big.bin', '100'],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
+      const result = await runFixture<{ write: { live: number; rss: number }; read: { live: number; rss: number }; size: number; readBytes: number; written: string; stored: string; readHash: string }>(
+        'memory-child.ts',
+        [endpoint, accountKey, container, 'big.bin', '100'],
       );
-      let output = '';
-      child.stdout.on('data', (data: Buffer) => (output += data.toString()));
-      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-      expect(code).toBe(0);
-      const result = JSON.parse(output) as { write: { live: number; rss: number }; read: { live: number; rss: number }; size: number; readBytes: number; written: string; stored: string; readHash: string };
       expect(result.size).toBe(100 * MiB);
       expect(result.readBytes).toBe(100 * MiB);
       expect(result.stored).toBe(result.written);

@@ -91,6 +91,15 @@ describe('scrubbing', () => {
     expect(request.headers.get('x-ms-copy-source')).toBe('https://a/c/src?sig=***');
   });
 
+  it('calls an SDK abort ABORTED only when the caller aborted: otherwise the connection was dropped', () => {
+    const abort = (): Error => Object.assign(new Error('The operation was aborted.'), { name: 'AbortError' });
+    const controller = new AbortController();
+    expect(mapAzureError(abort(), { backend: 'azure', doing: 'read', signal: controller.signal, secrets: [] }).code).toBe('UNAVAILABLE');
+    expect(mapAzureError(abort(), { backend: 'azure', doing: 'read', secrets: [] }).code).toBe('UNAVAILABLE');
+    controller.abort();
+    expect(mapAzureError(abort(), { backend: 'azure', doing: 'read', signal: controller.signal, secrets: [] }).code).toBe('ABORTED');
+  });
+
   it('builds a stowage error with the operation, the key, the status and code, and a scrubbed cause', () => {
     const error = mapAzureError(restError(403, 'AuthorizationPermissionMismatch', `not allowed for ...?sig=${sig}\nRequestId:1`), {
       backend: 'azure',
