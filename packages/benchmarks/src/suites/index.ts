@@ -16,6 +16,7 @@ export interface SuiteModule {
 const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
   'sql-blob': () => import('./sql-blob.ts'),
   http: () => import('./http.ts'),
+  azure: () => import('./azure.ts'),
 };
 
 /** The names of every suite, in run order. */
