@@ -27,6 +27,21 @@ export class BodyFailure extends Error {
   }
 }
 
+/**
+ * The parts as one view without copying, when they lie back to back in one buffer (a body given as
+ * bytes reaches the backend as consecutive slices of the caller's buffer); else undefined.
+ */
+function contiguousView(parts: readonly Uint8Array[], length: number): Buffer | undefined {
+  const first = parts[0]!;
+  let end = first.byteOffset + first.byteLength;
+  for (let index = 1; index < parts.length; index++) {
+    const part = parts[index]!;
+    if (part.buffer !== first.buffer || part.byteOffset !== end) return undefined;
+    end += part.byteLength;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, length);
+}
+
 /** Cuts a stream of chunks into blocks of `size` bytes (the last one shorter), copying each byte at most once. */
 class BlockReader {
   readonly #iterator: AsyncIterator<Uint8Array>;
@@ -61,8 +76,8 @@ class BlockReader {
       }
     }
     if (length === 0) return undefined;
-    const only = parts.length === 1 ? parts[0]! : undefined;
-    return only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(parts, length);
+    const view = contiguousView(parts, length);
+    return view ?? Buffer.concat(parts, length);
   }
 
   /** Pulls the next chunk ahead when nothing is carried over, so that {@link finished} knows whether the body has ended. */

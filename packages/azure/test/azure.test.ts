@@ -312,6 +312,10 @@ describe.skipIf(server.skip !== undefined)(`azure adapter${server.skip ? ` (${se
       expect(uploads(), '144 KiB in 64 KiB blocks').toEqual(['block', 'block', 'block', 'blocklist']);
       expect(Buffer.from(await store.readBytes('large.bin')).equals(bytesOf(9, 16 * KiB, 2))).toBe(true);
       expect((await store.stat('large.bin')).size).toBe(9 * 16 * KiB);
+      // Bytes reach the adapter as slices of one buffer: blocks are views of it, not copies.
+      await store.write('bytes.bin', bytesOf(9, 16 * KiB, 5));
+      expect(uploads()).toEqual(['block', 'block', 'block', 'blocklist']);
+      expect(Buffer.from(await store.readBytes('bytes.bin')).equals(bytesOf(9, 16 * KiB, 5))).toBe(true);
     });
 
     it('keeps the metadata in Azure identifiers and ASCII values on the wire, and returns it exactly', async () => {
