@@ -1,7 +1,8 @@
 /**
  * Streamed block blob uploads with bounded memory.
  *
- * A body that ends within the first block goes up in one Put Blob request. A larger one is cut into
+ * A body that ends within the first block goes up in one Put Blob request, and so does a body given
+ * as bytes (already in memory, the chunks views of one buffer) of up to 256 MiB. A larger one is cut into
  * blocks that are staged (Put Block) a few at a time while the next block is read, then committed
  * with one Put Block List that carries the content type, the metadata and the conditions. Until that
  * commit nothing is visible: a body that fails, an abort, or a vanished server leaves only
@@ -18,6 +19,9 @@ import { MAX_BLOCK_SIZE } from './connection.ts';
 /** Azure's limit on the committed blocks of one blob. */
 export const MAX_BLOCKS = 50_000;
 
+/** The largest body given as bytes that goes up in one Put Blob (the SDK's `uploadData` default; Azure takes up to 5000 MiB). */
+export const MAX_SINGLE_PUT = 256 * 1024 * 1024;
+
 /** An error thrown by the body itself (its source, the size limit, the caller's abort): passed on unchanged, never mapped. */
 export class BodyFailure extends Error {
   readonly original: unknown;
@@ -27,25 +31,30 @@ export class BodyFailure extends Error {
   }
 }
 
+/** Whether `chunk` continues `view` in the same buffer. */
+function continues(view: Uint8Array, chunk: Uint8Array): boolean {
+  return chunk.buffer === view.buffer && chunk.byteOffset === view.byteOffset + view.byteLength;
+}
+
 /**
  * The parts as one view without copying, when they lie back to back in one buffer (a body given as
  * bytes reaches the backend as consecutive slices of the caller's buffer); else undefined.
  */
 function contiguousView(parts: readonly Uint8Array[], length: number): Buffer | undefined {
-  const first = parts[0]!;
-  let end = first.byteOffset + first.byteLength;
+  let view = parts[0]!;
   for (let index = 1; index < parts.length; index++) {
     const part = parts[index]!;
-    if (part.buffer !== first.buffer || part.byteOffset !== end) return undefined;
-    end += part.byteLength;
+    if (!continues(view, part)) return undefined;
+    view = new Uint8Array(view.buffer, view.byteOffset, view.byteLength + part.byteLength);
   }
-  return Buffer.from(first.buffer, first.byteOffset, length);
+  return Buffer.from(view.buffer, view.byteOffset, length);
 }
 
 /** Cuts a stream of chunks into blocks of `size` bytes (the last one shorter), copying each byte at most once. */
 class BlockReader {
   readonly #iterator: AsyncIterator<Uint8Array>;
-  #carry: Uint8Array | undefined;
+  /** Chunks read ahead and not yet handed out (the rest of a split chunk, a peek, a read-ahead). */
+  readonly #queue: Uint8Array[] = [];
   #ended = false;
 
   constructor(body: AsyncIterable<Uint8Array>) {
@@ -56,19 +65,13 @@ class BlockReader {
   async next(size: number): Promise<Buffer | undefined> {
     const parts: Uint8Array[] = [];
     let length = 0;
-    if (this.#carry) {
-      const take = this.#carry.subarray(0, size);
-      parts.push(take);
-      length = take.byteLength;
-      this.#carry = this.#carry.byteLength > size ? this.#carry.subarray(size) : undefined;
-    }
-    while (length < size && !this.#ended) {
-      const chunk = await this.#pull();
+    while (length < size) {
+      const chunk = this.#queue.shift() ?? (this.#ended ? undefined : await this.#pull());
       if (chunk === undefined) break;
       const room = size - length;
       if (chunk.byteLength > room) {
         parts.push(chunk.subarray(0, room));
-        this.#carry = chunk.subarray(room);
+        this.#queue.unshift(chunk.subarray(room));
         length = size;
       } else {
         parts.push(chunk);
@@ -76,15 +79,35 @@ class BlockReader {
       }
     }
     if (length === 0) return undefined;
-    const view = contiguousView(parts, length);
-    return view ?? Buffer.concat(parts, length);
+    return contiguousView(parts, length) ?? Buffer.concat(parts, length);
   }
 
-  /** Pulls the next chunk ahead when nothing is carried over, so that {@link finished} knows whether the body has ended. */
+  /** Pulls the next chunk ahead when none is queued, so that {@link finished} knows whether the body has ended. */
   async peek(): Promise<void> {
-    if (this.#ended || this.#carry !== undefined) return;
+    if (this.#ended || this.#queue.length > 0) return;
     const chunk = await this.#pull();
-    if (chunk !== undefined && chunk.byteLength > 0) this.#carry = chunk;
+    if (chunk !== undefined && chunk.byteLength > 0) this.#queue.push(chunk);
+  }
+
+  /**
+   * The whole body as one view of the caller's buffer, when what follows `head` continues it in the
+   * same buffer to the end, within `limit` bytes in all; else undefined, and what was read ahead
+   * (views, or the one chunk that broke the run) stays queued for {@link next}.
+   */
+  async wholeIfContiguous(head: Buffer, limit: number): Promise<Buffer | undefined> {
+    let view: Uint8Array = head;
+    for (let index = 0; ; index++) {
+      if (index === this.#queue.length) {
+        const chunk = this.#ended ? undefined : await this.#pull();
+        if (chunk === undefined) break;
+        this.#queue.push(chunk);
+      }
+      const chunk = this.#queue[index]!;
+      if (!continues(view, chunk) || view.byteLength + chunk.byteLength > limit) return undefined;
+      view = new Uint8Array(view.buffer, view.byteOffset, view.byteLength + chunk.byteLength);
+    }
+    this.#queue.length = 0;
+    return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
   }
 
   /** The body's next chunk, or undefined at its end; its failures become {@link BodyFailure}. */
@@ -100,9 +123,9 @@ class BlockReader {
     return next.done ? undefined : next.value;
   }
 
-  /** Whether the body has ended (nothing is carried over either). */
+  /** Whether the body has ended (nothing is queued either). */
   get finished(): boolean {
-    return this.#ended && this.#carry === undefined;
+    return this.#ended && this.#queue.length === 0;
   }
 
   /** Releases the body's source when the upload stops early. */
@@ -162,8 +185,10 @@ export async function uploadBlockBlob(blob: BlockBlobClient, options: UploadOpti
   const reader = new BlockReader(options.body);
   const first = await reader.next(blockSize);
   await reader.peek();
+  // A body given as bytes is in memory already: up to MAX_SINGLE_PUT it goes in one request, as the SDK's uploadData sends it.
+  const whole = reader.finished ? first : first && options.size !== undefined && options.size <= MAX_SINGLE_PUT ? await reader.wholeIfContiguous(first, MAX_SINGLE_PUT) : undefined;
   if (reader.finished) {
-    const bytes = first ?? Buffer.alloc(0);
+    const bytes = whole ?? Buffer.alloc(0);
     const details = options.details();
     const response = await blob.upload(bytes, bytes.byteLength, { ...details, abortSignal: options.signal });
     return { etag: response.etag!, lastModified: response.lastModified! };
