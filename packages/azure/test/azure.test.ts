@@ -103,7 +103,8 @@ async function containerSas(container: string, permissions: string, expiresOn = 
   return new URL(url).search.slice(1);
 }
 
-describe.skipIf(server.skip !== undefined)(`azure adapter${server.skip ? ` (${server.skip})` : ''}`, () => {
+// Generous limits: these tests talk to a real server, on machines that may be busy; speed is the benchmarks' business.
+describe.skipIf(server.skip !== undefined)(`azure adapter${server.skip ? ` (${server.skip})` : ''}`, { timeout: 30_000 }, () => {
   const teardowns: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const teardown of teardowns.splice(0).reverse()) await teardown();
