@@ -35,7 +35,9 @@ import {
   parseExtra,
   parseMetadata,
   prefixSuccessor,
+  newVersion,
   randomId,
+  versionTime,
   type ChunkPointer,
 } from './rows.ts';
 import type { JournalMode } from './sqlite.ts';
@@ -545,7 +547,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
         return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request));
       }
-      const pointer: ChunkPointer = { version: randomId(), chunkSize: this.#chunkSize };
+      const pointer: ChunkPointer = { version: newVersion(), chunkSize: this.#chunkSize };
       const keyParameter = dialect.keyParameter(key);
       const insertChunk = `INSERT INTO ${this.#chunkTable} (${this.#keyColumn}, version, seq, ${dialect.quote('data')}) VALUES (?, ?, ?, ?)`;
       const streamChunks = async (connection: Connection): Promise<number> => {
@@ -700,7 +702,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
               await connection.query(`UPDATE ${this.#chunkTable} SET ${this.#keyColumn} = ? WHERE ${where}`, [toKey, ...parameters]);
             }
           } else {
-            chunks = { version: randomId(), chunkSize: source.chunks.chunkSize };
+            chunks = { version: newVersion(), chunkSize: source.chunks.chunkSize };
             await connection.query(
               `INSERT INTO ${this.#chunkTable} (${this.#keyColumn}, version, seq, ${dialect.quote('data')}) SELECT ?, ?, seq, ${dialect.quote('data')} FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`,
               [toKey, chunks.version, fromKey, source.chunks.version],
@@ -722,6 +724,47 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     } catch (error) {
       throw this.#fail(error, move ? 'move' : 'copy', from);
     }
+  }
+
+  /**
+   * Deletes chunk rows that no object points at: what a writer leaves behind when its process dies
+   * in the middle of a large write (on SQLite, whose chunks are staged before the switching
+   * transaction; on PostgreSQL and MySQL a dead writer's transaction rolls back and leaves none).
+   * Versions younger than `olderThan` (default one hour) are kept, since their writer may still be
+   * running. A maintenance call: it scans the whole chunk table.
+   */
+  async sweepOrphanChunks(options: { olderThan?: number | undefined } = {}): Promise<{ versions: number; bytes: number }> {
+    const olderThan = options.olderThan ?? 3_600_000;
+    if (!Number.isFinite(olderThan) || olderThan < 0) throw new InvalidArgumentError(`olderThan must be a non-negative number of milliseconds, got ${String(olderThan)}`, { backend: this.name });
+    if (!this.#chunked) return { versions: 0, bytes: 0 };
+    const dialect = this.#dialect;
+    let versions = 0;
+    let bytes = 0;
+    try {
+      const { rows } = await dialect.query(
+        `SELECT ${this.#keyColumn} AS k, version AS v, SUM(${dialect.lengthOf('data')}) AS b FROM ${this.#chunkTable} GROUP BY ${this.#keyColumn}, version`,
+      );
+      const cutoff = Date.now() - olderThan;
+      for (const row of rows) {
+        const key = dialect.keyFromRow(row.k);
+        const version = String(row.v);
+        // Without a time in its id the version predates timed ids: old enough.
+        if ((versionTime(version) ?? 0) > cutoff) continue;
+        const removed = await dialect.transaction(async (connection) => {
+          const current = await this.#row(connection, key, { lock: true });
+          if (current?.chunks?.version === version) return false;
+          await connection.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [dialect.keyParameter(key), version]);
+          return true;
+        });
+        if (removed) {
+          versions++;
+          bytes += Number(row.b ?? 0);
+        }
+      }
+    } catch (error) {
+      throw this.#fail(error, 'sweeping orphan chunks');
+    }
+    return { versions, bytes };
   }
 
   async health(): Promise<void> {

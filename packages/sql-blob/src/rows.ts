@@ -25,6 +25,21 @@ export function randomId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
+/**
+ * A chunk version id: its creation time (milliseconds, base 36, 9 digits, so that ids sort by time)
+ * and then random. The time lets a sweep tell a dead writer's chunks from a live writer's.
+ */
+export function newVersion(now = Date.now()): string {
+  return `${now.toString(36).padStart(9, '0')}${randomId().slice(0, 20)}`;
+}
+
+/** When a chunk version was created, or undefined for ids without a time (written before versions carried one). */
+export function versionTime(version: string): number | undefined {
+  if (!/^[0-9a-z]{9}[0-9a-f]{20}$/.test(version)) return undefined;
+  const time = Number.parseInt(version.slice(0, 9), 36);
+  return Number.isSafeInteger(time) ? time : undefined;
+}
+
 /** The `extra` JSON for a row stowage writes. */
 export function formatExtra(etag: string, chunks: ChunkPointer | undefined): string {
   const stowage: StowageExtra = chunks ? { etag, version: chunks.version, chunkSize: chunks.chunkSize } : { etag };

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codeOf, mapDatabaseError } from '../src/sql-errors.ts';
-import { fixedChunks, formatExtra, parseDigest, parseExtra, prefixSuccessor } from '../src/rows.ts';
+import { fixedChunks, formatExtra, newVersion, parseDigest, parseExtra, prefixSuccessor, versionTime } from '../src/rows.ts';
 import { sqlitePath } from '@stowage/sql-blob';
 
 describe('prefixSuccessor', () => {
@@ -69,6 +69,16 @@ describe('rows', () => {
     expect(only!.byteLength).toBe(1024);
     // (Small buffers may come from Node's shared pool, which is 64 KiB at most.)
     expect(only!.buffer.byteLength).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('puts the creation time in chunk version ids, in an order that sorts by time', () => {
+    const early = newVersion(Date.UTC(2026, 0, 1));
+    const late = newVersion(Date.UTC(2031, 5, 1));
+    expect(early).toMatch(/^[0-9a-z]{9}[0-9a-f]{20}$/);
+    expect(versionTime(early)).toBe(Date.UTC(2026, 0, 1));
+    expect(early < late).toBe(true);
+    expect(newVersion()).not.toBe(newVersion());
+    expect(versionTime('0123456789abcdef01234567')).toBeUndefined();
   });
 
   it('maps sqlite: URLs to paths', () => {

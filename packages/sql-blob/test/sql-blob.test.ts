@@ -145,6 +145,16 @@ for (const { database, url, skip } of databases) {
       expect(await store.readText('killed.bin')).toBe('previous');
       const page = await store.list({});
       expect(page.items.map((item) => item.key)).toEqual(['killed.bin']);
+      // The dead writer's staged chunks: kept while they could belong to a live writer, swept after.
+      const database = backend.unwrap() as { prepare(sql: string): { get(): { n: number } } };
+      const staged = database.prepare(`SELECT COUNT(*) AS n FROM "${table}_chunks"`).get().n;
+      expect(staged).toBeGreaterThanOrEqual(4);
+      expect(await backend.sweepOrphanChunks()).toEqual({ versions: 0, bytes: 0 });
+      await store.write('chunked.bin', new Uint8Array(3000).fill(1));
+      expect(await backend.sweepOrphanChunks({ olderThan: 0 })).toEqual({ versions: 1, bytes: staged * 1024 });
+      expect(database.prepare(`SELECT COUNT(*) AS n FROM "${table}_chunks"`).get().n).toBe(3);
+      expect((await store.readBytes('chunked.bin')).byteLength).toBe(3000);
+      expect(await store.readText('killed.bin')).toBe('previous');
     });
 
     it.skipIf(database === 'sqlite')('keeps the previous version when the connection dies mid-write', async () => {
@@ -157,10 +167,13 @@ for (const { database, url, skip } of databases) {
           yield new Uint8Array(1024).fill(7);
           if (index === 5 && !killed) {
             killed = true;
-            // Kill every other session of this user: the one holding the write's transaction among them.
-            if (database === 'postgres') await pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() AND state = \'idle in transaction\'');
-            else {
-              const [rows] = (await pool.query("SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND db = DATABASE() AND command = 'Sleep'")) as unknown as [{ id: number }[]];
+            // Kill the other sessions of this backend's own pool (the write's transaction is one of
+            // them), never another test's: other files run on the same server at the same time.
+            const sessions = poolSessions(pool);
+            if (database === 'postgres') {
+              await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND pid IN (${sessions.join(', ')})`);
+            } else {
+              const [rows] = (await pool.query(`SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND id IN (${sessions.join(', ')})`)) as unknown as [{ id: number }[]];
               for (const row of rows) await pool.query(`KILL ${Number(row.id)}`).catch(() => undefined);
             }
           }
@@ -345,6 +358,17 @@ for (const { database, url, skip } of databases) {
       await dropTables(backend, table);
     });
   });
+}
+
+
+/** The server-side ids of a driver pool's connections (pg: backend pids; mysql2: thread ids). */
+function poolSessions(pool: unknown): number[] {
+  const pg = pool as { _clients?: { processID?: number }[] };
+  const mysql = pool as { pool?: { _allConnections?: { toArray(): { threadId?: number }[] } } };
+  const ids = pg._clients ? pg._clients.map((client) => client.processID) : (mysql.pool?._allConnections?.toArray().map((connection) => connection.threadId) ?? []);
+  const known = ids.filter((id): id is number => Number.isSafeInteger(id));
+  if (known.length === 0) throw new Error('found no connection of the pool to kill');
+  return known;
 }
 
 describe('sql-blob options and URLs', () => {
