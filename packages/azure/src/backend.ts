@@ -31,9 +31,10 @@ import {
   type SignUrlOptions,
   type StowageError,
 } from '@stowage/core';
+import { fromNodeStream } from '@stowage/core/node';
 import { azureCode, azureStatus, mapAzureError, scrubError, type RequestConditions } from './azure-errors.ts';
 import { MAX_BLOCK_SIZE, connect, uploadSettings, type AzureBlobOptions, type UploadSettings, type UrlSigner } from './connection.ts';
-import { totalFromContentRange, webStreamOf } from './downloads.ts';
+import { emptyBody, totalFromContentRange } from './downloads.ts';
 import { fromAzureMetadata, toAzureMetadata } from './metadata.ts';
 import { BodyFailure, MAX_BLOCKS, uploadBlockBlob } from './uploads.ts';
 
@@ -171,13 +172,13 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     const mapStreamError = (error: unknown): unknown => this.#fail(error, 'read', { key, signal });
     const empty = (properties: BlobGetPropertiesResponse, resolved: { offset: number; length: number }): BackendReadResult => ({
       info: this.#info(key, properties),
-      body: webStreamOf(undefined, mapStreamError),
+      body: emptyBody(),
       range: resolved,
     });
     try {
       if (range === undefined) {
         const response = await blob.download(0, undefined, { abortSignal: signal });
-        return { info: this.#info(key, response), body: webStreamOf(response.readableStreamBody, mapStreamError) };
+        return { info: this.#info(key, response), body: this.#body(response.readableStreamBody, mapStreamError) };
       }
       for (let attempt = 1; ; attempt++) {
         let request: { offset: number; length: number | undefined; etag: string | undefined };
@@ -199,7 +200,7 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
           const total = totalFromContentRange(response.contentRange) ?? response.contentLength ?? 0;
           return {
             info: this.#info(key, response, total),
-            body: webStreamOf(response.readableStreamBody, mapStreamError),
+            body: this.#body(response.readableStreamBody, mapStreamError),
             range: resolveRange(range, total, { key, backend: this.name }),
           };
         } catch (error) {
@@ -216,6 +217,11 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     } catch (error) {
       throw this.#fail(error, 'read', { key, signal });
     }
+  }
+
+  /** The SDK's download stream (which resumes a broken download on the same etag) as a Web stream pulled chunk by chunk. */
+  #body(source: NodeJS.ReadableStream | undefined, mapError: (error: unknown) => unknown): ReadableStream<Uint8Array> {
+    return source === undefined ? emptyBody() : fromNodeStream(source, mapError);
   }
 
   async write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
