@@ -15,7 +15,8 @@ import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob
 import { Store } from '@stowage/core';
 import { AzureBlobBackend, DEFAULT_BLOCK_SIZE } from '@stowage/azure';
 import { azuriteBlobMain, resolveAzurite, serverUrlVariable, type TestServer } from '@stowage/conformance/servers';
-import { bytes, drain, pieces } from '../bodies.ts';
+import { bytes, drain, mibPerSecond, pieces, timed } from '../bodies.ts';
+import { streamedRoundTrip } from '../streamed.ts';
 import { KiB, MiB, addComparisonRows, compare, formatSize, type BenchSuite, type Side, type SuiteContext } from '../harness.ts';
 
 const CONCURRENCY = 4;
@@ -134,6 +135,30 @@ async function streamed(context: SuiteContext, store: Store, client: ContainerCl
 }
 
 /** The Azure suite. */
+function containerOf(params: Record<string, unknown>): ContainerClient {
+  return new ContainerClient(String(params.url), new StorageSharedKeyCredential(String(params.accountName), String(params.accountKey)));
+}
+
+/** The streamed round trip, in a child process of its own: through stowage, and through the bare SDK. */
+export const childCases = {
+  async 'stowage-roundtrip'(params: Record<string, unknown>): Promise<Record<string, number>> {
+    const store = new Store(await AzureBlobBackend.open({ client: containerOf(params) }));
+    const size = Number(params.size);
+    const write = await timed(() => store.write('streamed/stowage.bin', pieces(size)));
+    const read = await timed(async () => drain(await store.read('streamed/stowage.bin')));
+    if (read.result !== size) throw new Error(`read ${read.result} bytes of ${size}`);
+    return { 'write MiB/s': mibPerSecond(size, write.seconds), 'read MiB/s': mibPerSecond(size, read.seconds) };
+  },
+  async 'bare-roundtrip'(params: Record<string, unknown>): Promise<Record<string, number>> {
+    const blob = containerOf(params).getBlockBlobClient('streamed/bare.bin');
+    const size = Number(params.size);
+    const write = await timed(() => blob.uploadStream(Readable.from(pieces(size)), DEFAULT_BLOCK_SIZE, CONCURRENCY));
+    const read = await timed(async () => drain((await blob.download()).readableStreamBody as AsyncIterable<Uint8Array>));
+    if (read.result !== size) throw new Error(`read ${read.result} bytes of ${size}`);
+    return { 'write MiB/s': mibPerSecond(size, write.seconds), 'read MiB/s': mibPerSecond(size, read.seconds) };
+  },
+};
+
 export const suite: BenchSuite = {
   name: 'azure',
   description: 'The Azure Blob Storage adapter against a bare ContainerClient doing the same calls, on Azurite (on disk, on loopback) or the server in STOWAGE_TEST_AZURE_URL.',
@@ -151,6 +176,19 @@ export const suite: BenchSuite = {
     try {
       context.note(found.startedHere ? `Azurite (npm, ${found.endpoint.replace(/\/[^/]*$/, '')}), data on disk.` : `The server in ${serverUrlVariable('azure')}.`);
       await measure(context, found);
+      const { endpoint, accountName, accountKey } = found.settings as Record<string, string>;
+      const container = `bench-streamed-${Date.now().toString(36)}`;
+      const client = new ContainerClient(`${endpoint}/${container}`, new StorageSharedKeyCredential(accountName!, accountKey!));
+      await client.createIfNotExists();
+      try {
+        const params = { url: client.url, accountName, accountKey, size: context.profile.size(1024 * MiB, 16 * MiB) };
+        await streamedRoundTrip(context, 'azure', params.size, [
+          { label: `stowage (${formatSize(DEFAULT_BLOCK_SIZE)} blocks × 4)`, steps: [{ name: 'stowage-roundtrip', params }] },
+          { label: `bare uploadStream (${formatSize(DEFAULT_BLOCK_SIZE)} × ${CONCURRENCY}) and download`, steps: [{ name: 'bare-roundtrip', params }] },
+        ]);
+      } finally {
+        await client.deleteIfExists();
+      }
     } finally {
       await found.stop();
     }
