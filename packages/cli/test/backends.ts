@@ -2,9 +2,10 @@
  * The backends the end-to-end tests run every command against: how a key is written as a location
  * on each, how the command shows it, and the server each needs (PostgreSQL and MySQL/MariaDB are
  * skipped with a reason when unreachable, and fail the run under STOWAGE_TEST_REQUIRE_SERVERS; the
- * S3 and GCS servers come from global-setup.ts). The cloud stores are reached the ways a user
- * would: S3 through a configured store whose credentials are `${ENV}` references, GCS through
- * `gs://` URLs with the credentials and endpoint in the environment variables its SDK reads.
+ * S3, GCS and Azure servers come from global-setup.ts). The cloud stores are reached the ways a
+ * user would: S3 through a configured store whose credentials are `${ENV}` references, GCS through
+ * `gs://` URLs with the credentials and endpoint in the environment variables its SDK reads, Azure
+ * through `az://` URLs with `AZURE_STORAGE_CONNECTION_STRING`.
  */
 import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -39,6 +40,8 @@ export interface TestBackend {
   signsNatively?: boolean | undefined;
   /** The server's declared gaps: the overrides its adapter's conformance run declares. */
   overrides?: Overrides | undefined;
+  /** Headers an upload through a signed PUT URL must send besides its content type (Azure's blob type). */
+  signedPutHeaders?: Record<string, string> | undefined;
 }
 
 /** The reason a check cannot be made on the backend's server, or undefined when it can. */
@@ -46,8 +49,8 @@ export function gap(backend: TestBackend, caseId: string): string | undefined {
   return backend.overrides?.[caseId];
 }
 
-/** The S3 and GCS servers of this run (from global-setup.ts). */
-export function cloudServer(name: 's3' | 'gcs'): ProvidedServer {
+/** The S3, GCS and Azure servers of this run (from global-setup.ts). */
+export function cloudServer(name: 's3' | 'gcs' | 'azure'): ProvidedServer {
   return inject('cliServers')[name];
 }
 
@@ -269,8 +272,58 @@ async function databaseBackend(name: 'postgres' | 'mysql', defaultUrl: string): 
   return { ...base, teardown: () => dropTables(name, url, table) };
 }
 
+/**
+ * A container of its own on this run's Azure server, created now; `remove` deletes it with
+ * everything in it. Its blobs are reached through `options` (the connection string).
+ */
+export async function azureContainer(settings: Record<string, string>, name = randomName('cli-')): Promise<{ name: string; options: Record<string, unknown>; remove(): Promise<void> }> {
+  const options = { container: name, connectionString: settings.connectionString, createContainer: true };
+  // Opening with createContainer creates it.
+  await emptyStore({ type: 'azure', options }, '');
+  return {
+    name,
+    options,
+    async remove() {
+      const store = await openStore({ type: 'azure', options }, { load: (specifier) => import(specifier) });
+      try {
+        await (store.unwrap() as { delete(): Promise<unknown> }).delete();
+      } finally {
+        await store.close();
+      }
+    },
+  };
+}
+
+function azureBackend(): TestBackend {
+  const server = cloudServer('azure');
+  const prefix = `${randomName('cli-')}/`;
+  const container = randomName('cli-');
+  const base = {
+    name: 'Azure (az:// URLs, AZURE_STORAGE_CONNECTION_STRING)',
+    at: (key: string) => `az://${container}/${prefix}${key}`,
+    shown: (key: string) => `az://${container}/${prefix}${key}`,
+    storeKey: (key: string) => `${prefix}${key}`,
+    doctorStore: { backend: `az://${container}` },
+    signsNatively: true,
+    overrides: {},
+    // Azure requires it of every Put Blob, a signed one included.
+    signedPutHeaders: { 'x-ms-blob-type': 'BlockBlob' },
+  };
+  if (server.skip !== undefined) return { ...base, skip: unavailable('azure', server) };
+  const { settings } = server;
+  let remove: (() => Promise<void>) | undefined;
+  return {
+    ...base,
+    env: { AZURE_STORAGE_CONNECTION_STRING: settings.connectionString! },
+    async setup() {
+      remove = (await azureContainer(settings, container)).remove;
+    },
+    teardown: async () => remove?.(),
+  };
+}
+
 /** The backends every command runs on (the memory store, which lives in one process only, has its own tests). */
-export type BackendName = 'embedded' | 'sqlite' | 'local' | 'configured' | 'postgres' | 'mysql' | 's3' | 'gcs';
+export type BackendName = 'embedded' | 'sqlite' | 'local' | 'configured' | 'postgres' | 'mysql' | 's3' | 'gcs' | 'azure';
 
 /** One backend as the tests address it; a server that is unreachable makes it skipped, or fails when required. */
 export async function testBackend(name: BackendName): Promise<TestBackend> {
@@ -303,5 +356,7 @@ export async function testBackend(name: BackendName): Promise<TestBackend> {
       return s3Backend();
     case 'gcs':
       return gcsBackend();
+    case 'azure':
+      return azureBackend();
   }
 }

@@ -1,20 +1,21 @@
 /**
  * The command across the cloud stores, through the built binary: a 50 MiB object that travels
- * SQLite → S3 → GCS → a local file with the same SHA-256 at every step; `sync` between two clouds,
- * twice (the second copies nothing); Ctrl-C in the middle of a multipart upload to S3, which leaves
- * the old object and no pending upload; and the other ways a user hands over credentials (the AWS
- * SDK's environment variables, a URL's user info, a GCS key in the configuration), masked in every
- * message.
+ * SQLite → S3 → GCS → Azure → a local file with the same SHA-256 at every step; `sync` between
+ * clouds, twice (the second copies nothing); Ctrl-C in the middle of a multipart upload to S3, which
+ * leaves the old object and no pending upload; and the other ways a user hands over credentials (the
+ * AWS SDK's environment variables, a URL's user info, a GCS key or an Azure account key in the
+ * configuration), masked in every message.
  */
 import { join } from 'node:path';
 import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testServiceAccountKey } from '@stowage/conformance/servers';
-import { cloudServer, emptyStore, gcsEnv, s3BackendConfig, s3ConfigEnv, S3_CONFIG } from './backends.ts';
+import { azureContainer, cloudServer, emptyStore, gcsEnv, s3BackendConfig, s3ConfigEnv, S3_CONFIG } from './backends.ts';
 import { interruptedCopy, randomName, sha256File, workspace, writeRandomFile, type Workspace } from './run-binary.ts';
 
 const s3 = cloudServer('s3');
 const gcs = cloudServer('gcs');
+const azure = cloudServer('azure');
 const MiB = 1024 * 1024;
 const SIZE = 50 * MiB;
 
@@ -35,31 +36,40 @@ async function sha256Of(ws: Workspace, location: string, env: Record<string, str
   return (JSON.parse(result.stdout) as { sha256: string }).sha256;
 }
 
-const bothSkip = skipReason(s3, gcs);
-describe.skipIf(bothSkip !== undefined)(`between S3 and GCS${bothSkip ? ` (skipped: ${bothSkip})` : ''}`, () => {
+const allSkip = skipReason(s3, gcs, azure);
+describe.skipIf(allSkip !== undefined)(`across S3, GCS and Azure${allSkip ? ` (skipped: ${allSkip})` : ''}`, () => {
   let ws: Workspace;
   let env: Record<string, string>;
+  let container: Awaited<ReturnType<typeof azureContainer>> | undefined;
   const root = `${randomName('cli-')}/`;
   const bucket = gcs.settings?.bucket ?? 'stowage-test';
   const gs = (key: string) => `gs://${bucket}/${root}${key}`;
+  const az = (key: string) => `az://${container!.name}/${key}`;
 
   beforeAll(async () => {
     ws = await workspace();
     await ws.file('stowage.config.yaml', S3_CONFIG);
-    env = { ...s3ConfigEnv(s3.settings!, root), ...(await gcsEnv(gcs.settings!, join(ws.dir, 'gcs-key.json'))) };
+    container = await azureContainer(azure.settings!);
+    env = {
+      ...s3ConfigEnv(s3.settings!, root),
+      ...(await gcsEnv(gcs.settings!, join(ws.dir, 'gcs-key.json'))),
+      AZURE_STORAGE_CONNECTION_STRING: azure.settings!.connectionString!,
+    };
   });
   afterAll(async () => {
     if (s3.settings) await emptyStore(s3BackendConfig(s3.settings), root);
     if (gcs.settings) await emptyStore({ type: 'gcs', options: { bucket, prefix: root, apiEndpoint: gcs.settings.apiEndpoint, projectId: gcs.settings.projectId || undefined } }, '');
+    await container?.remove();
     await ws?.cleanup();
   });
 
-  it('a 50 MiB object goes SQLite → S3 → GCS → a local file with the same SHA-256 at every step', async () => {
+  it('a 50 MiB object goes SQLite → S3 → GCS → Azure → a local file with the same SHA-256 at every step', async () => {
     const digest = await writeRandomFile(join(ws.dir, 'big.bin'), SIZE);
     const steps: [string, string][] = [
       ['big.bin', 'sqlite:./store.db/big.bin'],
       ['sqlite:./store.db/big.bin', 'lake:big.bin'],
       ['lake:big.bin', `${gs('big.bin')}${GCS_QUERY}`],
+      [gs('big.bin'), az('big.bin')],
     ];
     for (const [from, to] of steps) {
       const copied = await ws.run(['cp', from, to], { env });
@@ -67,11 +77,11 @@ describe.skipIf(bothSkip !== undefined)(`between S3 and GCS${bothSkip ? ` (skipp
       expect(copied.stdout).toMatch(/ \(50\.0 MiB\)\n$/);
       expect(await sha256Of(ws, to, env)).toBe(digest);
     }
-    expect((await ws.run(['cp', gs('big.bin'), './back.bin'], { env })).status).toBe(0);
+    expect((await ws.run(['cp', az('big.bin'), './back.bin'], { env })).status).toBe(0);
     expect(await sha256File(join(ws.dir, 'back.bin'))).toBe(digest);
   });
 
-  it('sync from S3 to GCS copies what differs, and nothing the second time', async () => {
+  it('sync from S3 to GCS and on to Azure copies what differs, and nothing the second time', async () => {
     await ws.file('tree/a.txt', 'alpha\n');
     await ws.file('tree/b/c.txt', 'charlie\n');
     await writeRandomFile(join(ws.dir, 'tree/b/d.bin'), 3 * MiB);
@@ -82,6 +92,11 @@ describe.skipIf(bothSkip !== undefined)(`between S3 and GCS${bothSkip ? ` (skipp
     const second = await ws.run(['sync', 'lake:mirror/', gs('mirror/')], { env });
     expect(second).toMatchObject({ status: 0, stderr: '', stdout: 'sync: 0 copied (0 B), 3 unchanged\n' });
     expect((await ws.run(['cat', gs('mirror/b/c.txt')], { env })).stdout).toBe('charlie\n');
+    for (let run = 0; run < 2; run++) {
+      const onward = await ws.run(['sync', gs('mirror/'), az('mirror/')], { env });
+      expect(onward).toMatchObject({ status: 0, stderr: '' });
+      expect(onward.stdout).toMatch(run === 0 ? /^sync: 3 copied \(3\.0 MiB\), 0 unchanged$/m : /^sync: 0 copied \(0 B\), 3 unchanged\n$/);
+    }
   });
 });
 
@@ -214,4 +229,48 @@ describe.skipIf(emulatorOnly !== undefined)(`GCS through a configured store${emu
   });
 
 
+});
+
+describe.skipIf(azure.skip !== undefined)(`Azure through a configured store${azure.skip ? ` (skipped: ${azure.skip})` : ''}`, () => {
+  let ws: Workspace;
+  let container: Awaited<ReturnType<typeof azureContainer>>;
+  const settings = azure.settings!;
+
+  beforeAll(async () => {
+    ws = await workspace();
+    await ws.file('hello.txt', 'hello from a configured Azure store\n');
+    container = await azureContainer(settings);
+    await ws.file(
+      'stowage.config.yaml',
+      [
+        'backends:',
+        '  blobs:',
+        '    type: azure',
+        '    options: { container: "${BLOBS_CONTAINER}", endpoint: "${BLOBS_ENDPOINT}", accountName: "${BLOBS_ACCOUNT}", accountKey: "${BLOBS_KEY}" }',
+        'stores:',
+        '  blobs: { backend: blobs, root: configured/ }',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await container?.remove();
+    await ws?.cleanup();
+  });
+
+  it('takes an account key from ${ENV}; a wrong one is PERMISSION_DENIED, and neither is shown', async () => {
+    const env = { BLOBS_CONTAINER: container.name, BLOBS_ENDPOINT: settings.endpoint!, BLOBS_ACCOUNT: settings.accountName!, BLOBS_KEY: settings.accountKey! };
+    expect(await ws.run(['cp', 'hello.txt', 'blobs:docs/hello.txt'], { env })).toMatchObject({ status: 0, stderr: '', stdout: 'copied hello.txt to blobs:docs/hello.txt (36 B)\n' });
+    const signed = await ws.run(['sign', 'blobs:docs/hello.txt'], { env });
+    expect(signed.status).toBe(0);
+    expect(await (await fetch(signed.stdout.trim())).text()).toBe('hello from a configured Azure store\n');
+    const wrongKey = Buffer.from('a wrong account key, 64 bytes long, so that it looks like one!!').toString('base64');
+    const refused = await ws.run(['cat', '--verbose', 'blobs:docs/hello.txt'], { env: { ...env, BLOBS_KEY: wrongKey } });
+    expect(refused.status).toBe(7);
+    expect(refused.stderr).toMatch(/^stowage: PERMISSION_DENIED: .+ \(blobs:docs\/hello\.txt\)\n/);
+    for (const output of [refused.stderr, signed.stderr]) {
+      expect(output).not.toContain(wrongKey);
+      expect(output).not.toContain(settings.accountKey!);
+    }
+  });
 });

@@ -145,7 +145,8 @@ export async function describeEveryCommand(name: BackendName): Promise<void> {
       it.skipIf(putGap !== undefined)(`sign --method PUT prints a URL that plain fetch uploads through${putGap ? ` (not verifiable on this server: ${putGap})` : ''}`, async () => {
         const signed = await run('sign', '--method', 'PUT', '--content-type', 'text/plain', at('docs/uploaded.txt'));
         expect(signed.status).toBe(0);
-        const response = await fetch(signed.stdout.trim(), { method: 'PUT', body: 'uploaded through a signed URL\n', headers: { 'content-type': 'text/plain' } });
+        const headers = { 'content-type': 'text/plain', ...backend.signedPutHeaders };
+        const response = await fetch(signed.stdout.trim(), { method: 'PUT', body: 'uploaded through a signed URL\n', headers });
         await response.body?.cancel();
         expect(response.ok).toBe(true);
         expect((await run('cat', at('docs/uploaded.txt'))).stdout).toBe('uploaded through a signed URL\n');

@@ -5,7 +5,9 @@
  *
  * - S3: `STOWAGE_TEST_S3_URL` (MinIO, AWS), else a throwaway Ceph RGW cluster on loopback;
  * - GCS: `STOWAGE_TEST_GCS_URL` (an emulator at `http://host:port`, or `gs://bucket`), else
- *   firebase-tools' storage emulator on a free loopback port.
+ *   firebase-tools' storage emulator on a free loopback port;
+ * - Azure: `STOWAGE_TEST_AZURE_URL` (`http://127.0.0.1:10000/devstoreaccount1`), else Azurite in
+ *   memory on a free loopback port.
  *
  * The tests get each server's settings, or why it is missing, through `inject('cliServers')`. A
  * server that cannot be found is a skip with its reason, or a failure under
@@ -15,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
-import { gcsServerFromUrl, resolveTestServer, s3ServerFromUrl, startCephRgw, startGcsEmulator, type ResolvedServer, type TestServer } from '@stowage/conformance/servers';
+import { gcsServerFromUrl, resolveAzurite, resolveTestServer, s3ServerFromUrl, startCephRgw, startGcsEmulator, type ResolvedServer, type TestServer } from '@stowage/conformance/servers';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -27,6 +29,7 @@ export type ProvidedServer = { settings: Record<string, string>; skip?: undefine
 export interface CliServers {
   s3: ProvidedServer;
   gcs: ProvidedServer;
+  azure: ProvidedServer;
 }
 
 declare module 'vitest' {
@@ -70,13 +73,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
         fromUrl: (url) => gcsServerFromUrl(url, { bucket: TEST_BUCKET, server: process.env.STOWAGE_TEST_GCS_SERVER || undefined }),
         start: () => startGcsEmulator({ resolveFrom: import.meta.url, bucket: TEST_BUCKET }),
       }),
+      resolveAzurite({ resolveFrom: import.meta.url }),
     ]);
     for (const result of settled) if (result.status === 'fulfilled' && result.value.server) started.push(result.value.server);
-    const [s3, gcs] = settled.map((result) => {
+    const [s3, gcs, azure] = settled.map((result) => {
       if (result.status === 'rejected') throw result.reason;
       return result.value;
-    }) as [ResolvedServer, ResolvedServer];
-    project.provide('cliServers', { s3: provided(s3), gcs: provided(gcs) });
+    }) as [ResolvedServer, ResolvedServer, ResolvedServer];
+    project.provide('cliServers', { s3: provided(s3), gcs: provided(gcs), azure: provided(azure) });
   } catch (error) {
     await stopAll();
     throw error;
