@@ -167,16 +167,23 @@ export async function gcsEnv(settings: Record<string, string>, keyFile: string):
   return env;
 }
 
+/** The locations of a store URL's keys below the test's own random prefix (which the store reports as part of each key). */
+function belowPrefix(storeUrl: string, prefix: string): Pick<TestBackend, 'at' | 'shown' | 'storeKey' | 'doctorStore'> {
+  return {
+    at: (key) => `${storeUrl}/${prefix}${key}`,
+    shown: (key) => `${storeUrl}/${prefix}${key}`,
+    storeKey: (key) => `${prefix}${key}`,
+    doctorStore: { backend: storeUrl },
+  };
+}
+
 function gcsBackend(): TestBackend {
   const server = cloudServer('gcs');
   const prefix = `${randomName('cli-')}/`;
   const bucket = server.settings?.bucket ?? 'stowage-test';
   const base = {
     name: "GCS (gs:// URLs, credentials and endpoint from the SDK's environment variables)",
-    at: (key: string) => `gs://${bucket}/${prefix}${key}`,
-    shown: (key: string) => `gs://${bucket}/${prefix}${key}`,
-    storeKey: (key: string) => `${prefix}${key}`,
-    doctorStore: { backend: `gs://${bucket}` },
+    ...belowPrefix(`gs://${bucket}`, prefix),
     signsNatively: true,
     overrides: gcsOverrides(server.settings?.server),
   };
@@ -300,10 +307,7 @@ function azureBackend(): TestBackend {
   const container = randomName('cli-');
   const base = {
     name: 'Azure (az:// URLs, AZURE_STORAGE_CONNECTION_STRING)',
-    at: (key: string) => `az://${container}/${prefix}${key}`,
-    shown: (key: string) => `az://${container}/${prefix}${key}`,
-    storeKey: (key: string) => `${prefix}${key}`,
-    doctorStore: { backend: `az://${container}` },
+    ...belowPrefix(`az://${container}`, prefix),
     signsNatively: true,
     overrides: {},
     // Azure requires it of every Put Blob, a signed one included.

@@ -10,6 +10,28 @@ import { workspace, type Workspace } from './run-binary.ts';
 
 const LINE = /^stowage: [A-Z_]+: [^\n]+\n$/;
 
+/**
+ * The text of an adapter module (named by path, as a config type may be) whose every operation
+ * fails with `message`, a JavaScript expression over its `options`; `definition` adds fields to its
+ * definition.
+ */
+function failingAdapter(name: string, message: string, definition = ''): string {
+  return `export const adapter = {
+    name: '${name}',
+    schemes: [],
+    ${definition}
+    create(options) {
+      const fail = async () => { throw new Error(${message}); };
+      return {
+        name: '${name}',
+        capabilities: { rangeRead: true, conditionalWrite: true, userMetadata: true, listDelimiter: true, copy: 'emulated', move: 'emulated', signedUrl: false, multipart: false, hierarchical: false, maxObjectSize: null, listOrder: 'utf8' },
+        stat: fail, read: fail, write: fail, delete: fail, list: fail, health: fail,
+        close: async () => {}, unwrap: () => undefined,
+      };
+    },
+  };\n`;
+}
+
 describe('errors and exit codes', () => {
   let ws: Workspace;
   beforeAll(async () => {
@@ -89,22 +111,7 @@ describe('errors and exit codes', () => {
 
   it('masks secrets that come from the configuration and its ${ENV} references', async () => {
     // An adapter module (named by path, as a config type may be) whose every error repeats its token.
-    await ws.file(
-      'leaky-adapter.mjs',
-      `export const adapter = {
-        name: 'leaky',
-        schemes: [],
-        create(options) {
-          const fail = async () => { throw new Error('the vault refused the token ' + options.token + ' of ' + options.user); };
-          return {
-            name: 'leaky',
-            capabilities: { rangeRead: true, conditionalWrite: true, userMetadata: true, listDelimiter: true, copy: 'emulated', move: 'emulated', signedUrl: false, multipart: false, hierarchical: false, maxObjectSize: null, listOrder: 'utf8' },
-            stat: fail, read: fail, write: fail, delete: fail, list: fail, health: fail,
-            close: async () => {}, unwrap: () => undefined,
-          };
-        },
-      };\n`,
-    );
+    await ws.file('leaky-adapter.mjs', failingAdapter('leaky', "'the vault refused the token ' + options.token + ' of ' + options.user"));
     const port = await freePort();
     await ws.file(
       'secret.yaml',
@@ -142,21 +149,11 @@ describe('errors and exit codes', () => {
     // secret, and whose errors quote its key, the AWS secret and the second link secret.
     await ws.file(
       'quoting-adapter.mjs',
-      `export const adapter = {
-        name: 'quoting',
-        schemes: [],
-        secretOptions: ['connectionString'],
-        create(options) {
-          const key = /AccountKey=([^;]+)/.exec(options.connectionString)[1];
-          const fail = async () => { throw new Error('refused key ' + key + ', aws ' + process.env.AWS_SECRET_ACCESS_KEY + ', link ' + process.env.STOWAGE_LINK_SECRET.split(',')[1]); };
-          return {
-            name: 'quoting',
-            capabilities: { rangeRead: true, conditionalWrite: true, userMetadata: true, listDelimiter: true, copy: 'emulated', move: 'emulated', signedUrl: false, multipart: false, hierarchical: false, maxObjectSize: null, listOrder: 'utf8' },
-            stat: fail, read: fail, write: fail, delete: fail, list: fail, health: fail,
-            close: async () => {}, unwrap: () => undefined,
-          };
-        },
-      };\n`,
+      failingAdapter(
+        'quoting',
+        "'refused key ' + /AccountKey=([^;]+)/.exec(options.connectionString)[1] + ', aws ' + process.env.AWS_SECRET_ACCESS_KEY + ', link ' + process.env.STOWAGE_LINK_SECRET.split(',')[1]",
+        "secretOptions: ['connectionString'],",
+      ),
     );
     await ws.file(
       'quoting.json',
