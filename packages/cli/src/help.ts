@@ -48,10 +48,11 @@ Configuration:
   every message.
 
 Signed links (stowage serve, and stowage sign for stores that cannot sign themselves):
-  $${LINK_SECRET_VARIABLE} (or links.secrets)  the HMAC secrets, at least 32 characters, comma-separated:
-                                the first signs, every one verifies
-  $${LINK_BASE_URL_VARIABLE} (or --base-url, or a store's links.baseUrl)
-                                where stowage serve serves the store, as clients reach it
+  $${LINK_SECRET_VARIABLE}          the HMAC secrets (or links.secrets), at least 32 characters
+                                each, comma-separated: the first signs, every one verifies
+  $${LINK_BASE_URL_VARIABLE}        where stowage serve serves the store, as clients reach it (or
+                                sign --base-url, or the store's links.baseUrl)
+  stowage serve stops on Ctrl-C with status 0.
 
 Exit status:
   0 success          ${EXIT_CODES.USAGE} usage             ${EXIT_CODES.NOT_FOUND} not found           ${EXIT_CODES.INVALID_PATH} invalid key or input   ${EXIT_CODES.ALREADY_EXISTS} conflict (exists, changed)

@@ -143,8 +143,8 @@ describe('stowage serve', () => {
     expect(await listening(server.url)).toBe(false);
   });
 
-  it('refuses tampered, expired, unsigned, wrong-method and other-key links with 403', async () => {
-    const server = await serve(['--port', '0', '--uploads', 'sqlite:./store.db']);
+  it('refuses tampered, expired, unsigned, wrong-method and other-key links with 403 (and says why with --verbose)', async () => {
+    const server = await serve(['--port', '0', '--uploads', '--verbose', 'sqlite:./store.db']);
     const link = new URL(await sign('sqlite:./store.db/docs/data.bin', '--base-url', server.url));
     expect(await statusOf(link)).toBe(200);
 
@@ -167,6 +167,18 @@ describe('stowage serve', () => {
     expect(await statusOf(expiring)).toBe(403);
     // None of it changed the object.
     expect(sha256(runBinaryBytes(['cat', 'sqlite:./store.db/docs/data.bin'], ws.dir).stdout)).toBe(sha256(data));
+    server.child.kill('SIGINT');
+    const { status, stderr } = await server.done;
+    expect(status).toBe(0);
+    // One line per refusal, with the path and why; never the link's query.
+    expect(stderr.trimEnd().split('\n')).toEqual([
+      'stowage serve: 403 GET /docs/data.bin: link refused: bad-signature',
+      'stowage serve: 403 GET /docs/data.bin: link refused: bad-signature',
+      'stowage serve: 403 GET /docs/other.bin: link refused: bad-signature',
+      'stowage serve: 403 GET /docs/data.bin: link refused: unsigned',
+      'stowage serve: 403 PUT /docs/data.bin: link refused: wrong-method',
+      'stowage serve: 403 GET /docs/data.bin: link refused: expired',
+    ]);
   });
 
   it('stores uploads through signed PUT links (fetch and curl -T), and refuses one over the limit, storing nothing', async () => {

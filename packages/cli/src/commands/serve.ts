@@ -119,7 +119,7 @@ export const serveCommand: Command = {
   options: {
     host: { type: 'string', value: 'HOST', description: `the address to listen on (default ${DEFAULT_SERVE_HOST}: this machine only; 0.0.0.0 for every interface)` },
     port: { type: 'string', value: 'PORT', description: `the port (default ${DEFAULT_SERVE_PORT}; 0 picks a free one)` },
-    'base-path': { type: 'string', value: 'PATH', description: "the path the store is served below (default /, or the path of the store's links.baseUrl)" },
+    'base-path': { type: 'string', value: 'PATH', description: "the path the store is served below (default /, or the path of the store's base URL: links.baseUrl, $STOWAGE_LINK_BASE_URL)" },
     public: { type: 'boolean', description: 'anyone may read every object: no signed link needed (signed links still work)' },
     uploads: { type: 'boolean', description: 'accept uploads (PUT) through links signed for PUT' },
     'max-upload-size': { type: 'string', value: 'SIZE', description: `with --uploads: the largest body accepted (default ${formatBytes(DEFAULT_MAX_UPLOAD_SIZE)}); 413 above it, nothing stored` },
@@ -165,9 +165,9 @@ export const serveCommand: Command = {
     const store = await openStoreOf(context, location, { write: true });
     const [{ createHandler }, { toNodeListener }] = await Promise.all([import('@stowage/http'), import('@stowage/http/node')]);
     let handler: ((request: Request) => Promise<Response>) | undefined;
-    // The handler needs the port (for the signer's base URL), which is known once listening; no
-    // request can arrive before it is set, in the same turn.
-    const server = createServer(toNodeListener((request) => handler!(request)));
+    // The handler needs the port (for the signer's base URL), which is known once listening: a
+    // request that comes before it is ready is told to come back.
+    const server = createServer(toNodeListener((request) => handler?.(request) ?? Promise.resolve(new Response('Service Unavailable\n', { status: 503, headers: { 'retry-after': '1' } }))));
     let address: AddressInfo;
     try {
       address = await listen(server, host, port);
