@@ -17,6 +17,9 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'local', root: 'packages/local', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'sql-blob', root: 'packages/sql-blob', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'attachments', root: 'packages/attachments', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 30_000 } },
+      { ...sourceConditions, test: { name: 's3', root: 'packages/s3', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
+      // METADATA_SERVER_DETECTION=none: the Google auth library must never probe the metadata server's address.
+      { ...sourceConditions, test: { name: 'gcs', root: 'packages/gcs', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], env: { METADATA_SERVER_DETECTION: 'none' } } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'http', root: 'packages/http', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },

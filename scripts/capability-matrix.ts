@@ -32,6 +32,8 @@ const ADAPTERS: readonly MatrixAdapter[] = [
   { name: 'memory', module: '@stowage/memory', exportName: 'MEMORY_CAPABILITIES', directory: 'packages/memory' },
   { name: 'local', module: '@stowage/local', exportName: 'LOCAL_CAPABILITIES', directory: 'packages/local' },
   { name: 'sql-blob', module: '@stowage/sql-blob', exportName: 'SQL_BLOB_CAPABILITIES', directory: 'packages/sql-blob' },
+  { name: 's3', module: '@stowage/s3', exportName: 'S3_CAPABILITIES', directory: 'packages/s3' },
+  { name: 'gcs', module: '@stowage/gcs', exportName: 'GCS_CAPABILITIES', directory: 'packages/gcs' },
 ];
 
 const START = '<!-- capability-matrix:start -->';

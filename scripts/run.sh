@@ -315,6 +315,30 @@ url_is_reachable() {
   return 1
 }
 
+# Ceph's RADOS Gateway, the faithful S3 server of the s3 tests: the vitest global setup of
+# packages/s3 starts it (conformance/src/servers/ceph-rgw.ts); this only makes sure Debian's
+# packages are there. Skipped when STOWAGE_TEST_S3_URL points at another server (MinIO, AWS).
+CEPH_PACKAGES=(ceph-mon ceph-osd radosgw ceph-common)
+CEPH_COMMANDS=(ceph-mon ceph-osd radosgw radosgw-admin ceph ceph-authtool monmaptool)
+ensure_ceph_rgw() {
+  if [[ -n "${STOWAGE_TEST_S3_URL:-}" ]]; then
+    say "S3 tests use STOWAGE_TEST_S3_URL; Ceph RGW is not needed"
+    return 0
+  fi
+  local command
+  for command in "${CEPH_COMMANDS[@]}"; do
+    if ! ensure_debian_packages "$command" "${CEPH_PACKAGES[@]}"; then
+      if is_ci; then
+        printf 'error: the S3 tests need Ceph RGW (Debian packages: %s), which could not be installed: run this as root on Debian/Ubuntu, or set STOWAGE_TEST_S3_URL\n' "${CEPH_PACKAGES[*]}" >&2
+        return 1
+      fi
+      warn "Ceph RGW is not installed: the S3 suites on it will be skipped"
+      return 0
+    fi
+  done
+  say "Ceph RGW packages are installed"
+}
+
 start_test_servers() {
   if is_ci; then export STOWAGE_TEST_REQUIRE_SERVERS=1; fi
   local name var url problems=0
@@ -343,35 +367,37 @@ start_test_servers() {
 # ---- Debian packages ----------------------------------------------------------------------------
 
 # ensure_debian_packages COMMAND PACKAGE...: installs PACKAGEs with apt-get when COMMAND is missing
-# (as root, or through sudo without a password). In CI a package that cannot be installed fails the
-# run; elsewhere it only warns, and the tests that need it skip with the reason.
+# (as root, or through sudo without a password). Returns 1, with a warning, when COMMAND is still
+# missing: the caller decides whether that fails the run (CI) or skips the tests that need it.
 ensure_debian_packages() {
   local command=$1 sudo=""
   shift
-  if command -v "$command" >/dev/null 2>&1; then return 0; fi
+  if command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]]; then return 0; fi
   if [[ "$(id -u)" != 0 ]]; then
     if sudo -n true 2>/dev/null; then sudo="sudo -n"; else
-      if is_ci; then die "$command is missing and installing $* needs root"; fi
-      warn "$command is missing (install the Debian packages $*); the tests that need it will be skipped"
-      return 0
+      warn "$command is missing (install the Debian packages $*, as root)"
+      return 1
     fi
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    if is_ci; then die "$command is missing and there is no apt-get to install $* with"; fi
-    warn "$command is missing and there is no apt-get: install $* yourself; the tests that need it will be skipped"
-    return 0
+    warn "$command is missing and there is no apt-get: install $* yourself"
+    return 1
   fi
   say "installing Debian packages for $command: $*"
   if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }; then
-    if is_ci; then die "apt-get could not install $*"; fi
-    warn "apt-get could not install $*; the tests that need it will be skipped"
+    warn "apt-get could not install $*"
+    return 1
   fi
+  command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]]
 }
 
-# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test).
+# What the tests run besides Node: curl (HTTP tests) and Debian's Chromium (the browser test). In
+# CI a missing one fails the run; elsewhere the tests that need it skip with the reason.
 install_test_tools() {
-  ensure_debian_packages curl curl
-  ensure_debian_packages chromium chromium
+  local tool
+  for tool in curl chromium; do
+    if ! ensure_debian_packages "$tool" "$tool" && is_ci; then die "the tests need $tool (Debian package $tool), which could not be installed"; fi
+  done
 }
 
 # ---- test steps ---------------------------------------------------------------------------------
@@ -460,7 +486,7 @@ tarball_args() {
 install_check() {
   local args=()
   while IFS= read -r arg; do args+=("$arg"); done < <(tarball_args)
-  node scripts/install-check.ts ${args[@]+"${args[@]}"} --report "$REPORTS/install-check.json"
+  node --conditions=@stowage/source scripts/install-check.ts ${args[@]+"${args[@]}"} --report "$REPORTS/install-check.json"
 }
 
 certify_examples() {
@@ -483,6 +509,7 @@ run_tests() {
   local started=$SECONDS
 
   step servers "test servers" start_test_servers
+  step ceph "Ceph RGW packages (S3 test server)" ensure_ceph_rgw
   step turbo "build, typecheck, lint (turbo)" pnpm turbo run build typecheck lint lint:repository --concurrency=2 --continue
   step matrix "capability matrix is current" check_capability_matrix
   step tools "typecheck scripts/ and examples/" check_scripts_and_examples

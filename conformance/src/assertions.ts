@@ -89,6 +89,29 @@ export function sha256Hex(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** Lowercase hex MD5 of some bytes. */
+export function md5Hex(bytes: Uint8Array | string): string {
+  return createHash('md5').update(bytes).digest('hex');
+}
+
+let crc32cTable: Uint32Array | undefined;
+
+/** Lowercase hex CRC32C (Castagnoli, big-endian) of some bytes, as GCS and S3 report it. */
+export function crc32cHex(bytes: Uint8Array | string): string {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+  if (!crc32cTable) {
+    crc32cTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+      crc32cTable[n] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (const byte of data) crc = crc32cTable[(crc ^ byte) & 0xff]! ^ (crc >>> 8);
+  return ((crc ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
+}
+
 /** Size and SHA-256 of everything a read stream yields, without holding it; checks every chunk is a `Uint8Array`. */
 export async function digestStream(stream: ReadableStream<Uint8Array>, what: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');

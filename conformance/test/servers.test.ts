@@ -1,6 +1,10 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, httpAnswers, resolveTestServer, serverRequired, spawnServer, tcpAnswers, type TestServer } from '../src/servers/index.ts';
+import { FIREBASE_STORAGE_EMULATOR_OVERRIDES, FIREBASE_TOOLS_VERSION, freePort, httpAnswers, resolveFirebaseTools, resolveTestServer, serverRequired, spawnServer, tcpAnswers, type TestServer } from '../src/servers/index.ts';
+import { validateOverrides } from '../src/plan.ts';
 
 const SERVER_SCRIPT = `
 const http = require('node:http');
@@ -93,5 +97,18 @@ describe('servers harness', () => {
     await expect(resolveTestServer('example', failing)).rejects.toThrow(/radosgw is not installed \(STOWAGE_TEST_REQUIRE_SERVERS requires it\)/);
     process.env.STOWAGE_TEST_REQUIRE_SERVERS = '1';
     expect(serverRequired('gcs')).toBe(true);
+  });
+
+  it('the GCS starter refuses a firebase-tools other than the pinned one, naming the version to install; its overrides name real cases', async () => {
+    // (A missing package cannot be staged here: pnpm puts every hoisted package on NODE_PATH.)
+    const directory = await mkdtemp(join(tmpdir(), 'stowage-firebase-pin-'));
+    try {
+      await mkdir(join(directory, 'node_modules', 'firebase-tools'), { recursive: true });
+      await writeFile(join(directory, 'node_modules', 'firebase-tools', 'package.json'), JSON.stringify({ name: 'firebase-tools', version: '0.0.1' }));
+      expect(() => resolveFirebaseTools(join(directory, 'package.json'))).toThrow(`uses internals of firebase-tools ${FIREBASE_TOOLS_VERSION}, but 0.0.1 is installed: install firebase-tools@${FIREBASE_TOOLS_VERSION}`);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+    expect(() => validateOverrides(FIREBASE_STORAGE_EMULATOR_OVERRIDES)).not.toThrow();
   });
 });

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { MAX_METADATA_BYTES, type Store } from '@stowage/core';
-import { assertNoBackendCalls, rejectsWithCode, sha256Hex } from '../assertions.ts';
+import { assertNoBackendCalls, crc32cHex, md5Hex, rejectsWithCode, sha256Hex } from '../assertions.ts';
 import type { ConformanceCase } from '../types.ts';
 import { defineGroup, type CaseSpec } from './define.ts';
 
@@ -170,6 +170,21 @@ const specs: CaseSpec[] = [
       assert.equal(info.etag, written.etag, 'stat and write agree on the etag');
       assert.equal(info.sha256, sha256Hex('hello, stat'), 'sha256 is the lowercase hex digest of the content');
       assert.equal(info.contentType, 'text/plain');
+    },
+  },
+  {
+    id: 'stat/checksums',
+    name: "where a backend reports an object's MD5 or CRC32C, they are those of its content in lowercase hex, and write and stat agree",
+    async run({ store }) {
+      const content = 'checksums of this content';
+      const written = await store.write('sum.txt', content);
+      const info = await store.stat('sum.txt');
+      for (const [what, reported] of [['write', written], ['stat', info]] as const) {
+        if (reported.md5 !== undefined) assert.equal(reported.md5, md5Hex(content), `${what}: md5`);
+        if (reported.crc32c !== undefined) assert.equal(reported.crc32c, crc32cHex(content), `${what}: crc32c`);
+      }
+      assert.equal(info.md5, written.md5, 'write and stat agree on the md5');
+      assert.equal(info.crc32c, written.crc32c, 'write and stat agree on the crc32c');
     },
   },
   {

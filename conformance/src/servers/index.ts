@@ -4,6 +4,9 @@
  * else a local process on a free loopback port, stopped when the run ends. In CI
  * (`STOWAGE_TEST_REQUIRE_SERVERS=1`) a server that cannot be found or started fails the run.
  *
+ * Starters for servers that need more than a command line live here too: {@link startGcsEmulator}
+ * (Google Cloud Storage, on firebase-tools' storage emulator).
+ *
  * @module
  */
 export {
@@ -20,3 +23,7 @@ export {
   type SpawnedServer,
   type TestServer,
 } from './process.ts';
+export { assertCephInstalled, startCephRgw, type CephRgwOptions } from './ceph-rgw.ts';
+export { createBucket, DEFAULT_TEST_BUCKET, s3ServerFromUrl, type S3ServerSettings } from './s3-endpoint.ts';
+export { startS3rver, type S3rverOptions } from './s3rver.ts';
+export { FIREBASE_STORAGE_EMULATOR_OVERRIDES, FIREBASE_TOOLS_VERSION, resolveFirebaseTools, startGcsEmulator, type GcsEmulatorOptions } from './gcs-emulator.ts';

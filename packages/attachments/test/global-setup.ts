@@ -4,13 +4,15 @@
  * on their default loopback ports. The tests `inject` the URL, or the reason to skip; with
  * `STOWAGE_TEST_REQUIRE_SERVERS=1` (CI) an unreachable server fails the run here.
  */
-import { resolveTestServer, tcpAnswers, type TestServer } from '@stowage/conformance/servers';
+import { resolveTestServer, s3ServerFromUrl, startCephRgw, tcpAnswers, type TestServer } from '@stowage/conformance/servers';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgres: { url: string; skip?: undefined } | { url?: undefined; skip: string };
     mysql: { url: string; skip?: undefined } | { url?: undefined; skip: string };
+    /** An S3 server's settings (`S3ServerSettings`), or why the S3 store's tests are skipped. */
+    s3: { settings: Record<string, string>; skip?: undefined } | { settings?: undefined; skip: string };
   }
 }
 
@@ -31,10 +33,16 @@ async function reachable(name: 'postgres' | 'mysql', url: string): Promise<TestS
   return server(name, url);
 }
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   for (const name of ['postgres', 'mysql'] as const) {
     // No server is started here: these machines (and CI's service containers) run both databases.
     const resolved = await resolveTestServer(name, { fromUrl: (url) => reachable(name, url), start: () => reachable(name, DEFAULTS[name]) });
     project.provide(name, resolved.server ? { url: resolved.server.settings.url! } : { skip: resolved.skip });
   }
+  // Blobs on S3 too: STOWAGE_TEST_S3_URL (MinIO, AWS), else a Ceph RGW cluster of this project's own.
+  const s3 = await resolveTestServer('s3', { fromUrl: (url) => s3ServerFromUrl(url, 'the server of STOWAGE_TEST_S3_URL'), start: () => startCephRgw() });
+  project.provide('s3', s3.server ? { settings: { ...s3.server.settings } } : { skip: s3.skip });
+  return async () => {
+    await s3.server?.stop();
+  };
 }

@@ -26,8 +26,12 @@ export interface ObjectInfo {
   metadata: Record<string, string>;
   /** Lowercase hex SHA-256 of the content, where known. `Store` computes it on every write. */
   sha256?: string | undefined;
-  /** The backend's version id, where versioning is on. */
+  /** The backend's version id (a GCS generation, an S3 version), where it has one. */
   versionId?: string | undefined;
+  /** Lowercase hex MD5 of the content, where the backend keeps one (GCS, Azure, single-part S3). */
+  md5?: string | undefined;
+  /** Lowercase hex CRC32C (Castagnoli) of the content, big-endian, where the backend keeps one (GCS, S3). */
+  crc32c?: string | undefined;
 }
 
 /** One object in a listing page. */

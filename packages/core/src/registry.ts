@@ -57,7 +57,8 @@ export function registerAdapter(definition: AdapterDefinition<never> | { name: s
   TYPES.set(definition.name, registration);
 }
 
-const SECRET_NAME = /secret|password|passwd|token|credential|key$|^key|sas|signature|private/i;
+// An access key id is not a secret by itself, but it names the account: masked like one (AWS's accessKeyId, access_key).
+const SECRET_NAME = /secret|password|passwd|token|credential|key$|^key|access.?key|sas|signature|private/i;
 
 /** Replaces every secret value in `text` with `***`. */
 export function maskSecrets(text: string, secrets: Iterable<string>): string {

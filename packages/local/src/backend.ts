@@ -28,7 +28,7 @@ import {
   type OperationContext,
 } from '@stowage/core';
 import { hierarchyError, inspectKey, openForReading, placeFile, pruneParents, type Occupant } from './confinement.ts';
-import { copyBetween, fileStream, writeBody } from './file-io.ts';
+import { bytesStream, copyBetween, fileStream, readWhole, writeBody } from './file-io.ts';
 import { BACKEND_NAME, hasCode, toStowageError } from './fs-errors.ts';
 import { HOST_TAG, RootLayout, assertNotReserved } from './layout.ts';
 import { KeyLocks } from './locks.ts';
@@ -92,6 +92,10 @@ export interface LocalOptions {
 const SWEEP_AGE_MS = 24 * 60 * 60 * 1000;
 /** How often `stat`/`read` look again when a version was replaced between opening it and reading its metadata. */
 const METADATA_ATTEMPTS = 8;
+/** Objects up to this size are read whole while their record is read, in one trip to the thread pool. */
+const PREFETCH_BYTES = 64 * 1024;
+/** Metadata records kept in memory (a few hundred bytes each). */
+const RECORD_CACHE_ENTRIES = 4096;
 /** Deletes of `deleteMany` in flight at once. */
 const DELETE_CONCURRENCY = 8;
 
@@ -218,9 +222,27 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
   // ---- reading ----
 
   /** The metadata of exactly this version, or `'replaced'` when the key no longer holds it. */
+  /**
+   * Records by key and file version. A record never changes once written for a version (a rewrite
+   * makes a new inode and time), so a hit is always right, across processes too.
+   */
+  readonly #records = new Map<string, StoredMetadata>();
+
+  #remember(key: string, version: FileVersion, stored: StoredMetadata): void {
+    const id = `${version.ino}:${version.mtimeNs}:${version.size}\0${key}`;
+    this.#records.delete(id);
+    this.#records.set(id, stored);
+    if (this.#records.size > RECORD_CACHE_ENTRIES) this.#records.delete(this.#records.keys().next().value!);
+  }
+
   async #metadataOf(key: string, version: FileVersion): Promise<StoredMetadata | undefined | 'replaced'> {
+    const cached = this.#records.get(`${version.ino}:${version.mtimeNs}:${version.size}\0${key}`);
+    if (cached) return cached;
     const stored = await readMetadata(this.#layout, key, version);
-    if (stored !== undefined) return stored;
+    if (stored !== undefined) {
+      this.#remember(key, version, stored);
+      return stored;
+    }
     // A commit removes the record of the version it replaced: if that happened between opening the
     // file and reading its record, look again rather than answer without metadata.
     const now = await lstat(this.#layout.pathOf(key), { bigint: true }).catch(() => undefined);
@@ -241,17 +263,32 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
     return info;
   }
 
-  /** Opens the object with its metadata, both of one version; the caller closes the handle. */
-  async #open(key: string, action: string): Promise<{ handle: FileHandle; version: FileVersion; stored: StoredMetadata | undefined }> {
+  /**
+   * Opens the object with its metadata, both of one version; the caller closes the handle. With
+   * `prefetch`, an object of at most that many bytes is read whole at the same time as its record,
+   * and comes back as `data` (the handle is then closed already).
+   */
+  async #open(
+    key: string,
+    action: string,
+    prefetch = 0,
+  ): Promise<{ handle: FileHandle; version: FileVersion; stored: StoredMetadata | undefined; data?: Uint8Array | undefined }> {
     for (let attempt = 1; ; attempt++) {
       const { handle, version } = await openForReading(this.#layout, key, action);
+      let data: Uint8Array | undefined;
+      let stored: StoredMetadata | undefined | 'replaced';
       try {
-        const stored = await this.#metadataOf(key, version);
-        if (stored !== 'replaced') return { handle, version, stored };
-        if (attempt === METADATA_ATTEMPTS) return { handle, version, stored: undefined };
+        const small = version.size <= prefetch;
+        [stored, data] = await Promise.all([this.#metadataOf(key, version), small ? readWhole(handle, version.size, key) : undefined]);
       } catch (error) {
         await handle.close();
         throw error;
+      }
+      if (stored !== 'replaced' || attempt === METADATA_ATTEMPTS) {
+        const result = { handle, version, stored: stored === 'replaced' ? undefined : stored, data };
+        // Nothing waits on closing a read-only descriptor whose bytes are already in memory.
+        if (data) void handle.close().catch(() => undefined);
+        return result;
       }
       await handle.close();
     }
@@ -275,17 +312,18 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
     assertNotReserved(key);
     try {
       throwIfAborted(options.signal, key);
-      const { handle, version, stored } = await this.#open(key, 'read');
+      const { handle, version, stored, data } = await this.#open(key, 'read', PREFETCH_BYTES);
       const info = this.#info(key, version, stored);
-      if (options.range === undefined) return { info, body: fileStream(handle, 0, version.size, key) };
+      if (options.range === undefined) return { info, body: data ? bytesStream(data) : fileStream(handle, 0, version.size, key) };
       let range: { offset: number; length: number };
       try {
         range = resolveRange(options.range, version.size, { key, backend: this.name });
       } catch (error) {
-        await handle.close();
+        if (!data) await handle.close();
         throw error;
       }
-      return { info, body: fileStream(handle, range.offset, range.length, key), range };
+      const body = data ? bytesStream(data.subarray(range.offset, range.offset + range.length)) : fileStream(handle, range.offset, range.length, key);
+      return { info, body, range };
     } catch (error) {
       throw toStowageError(error, key, 'read');
     }
@@ -378,6 +416,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
           throw error;
         }
         placed = true;
+        this.#remember(key, version, metadata);
         if (this.#fsync) await syncDirectory(dirname(this.#layout.pathOf(key)));
         // The write is done; records of replaced versions are only clutter (and ignored) if this fails.
         await removeOtherMetadata(this.#layout, key, version.ino).catch(() => {});

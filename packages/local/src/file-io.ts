@@ -67,6 +67,28 @@ export async function copyBetween(source: FileHandle, target: FileHandle, size: 
  * renames a new file into place, never mixes versions), and closes the handle when it ends, fails
  * or is cancelled.
  */
+/** Reads exactly `size` bytes from the start of an open file; `UnavailableError` when it is shorter. */
+export async function readWhole(handle: FileHandle, size: number, key: string): Promise<Uint8Array> {
+  const data = new Uint8Array(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(data, filled, size - filled, filled);
+    if (bytesRead === 0) throw new UnavailableError(`${JSON.stringify(key)} shrank while it was being read`, { key, backend: BACKEND_NAME });
+    filled += bytesRead;
+  }
+  return data;
+}
+
+/** A stream of bytes already in memory, in one piece. */
+export function bytesStream(data: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (data.byteLength > 0) controller.enqueue(data);
+      controller.close();
+    },
+  });
+}
+
 export function fileStream(handle: FileHandle, offset: number, length: number, key: string): ReadableStream<Uint8Array> {
   let position = offset;
   const end = offset + length;

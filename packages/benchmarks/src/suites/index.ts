@@ -14,8 +14,11 @@ export interface SuiteModule {
 
 /** Suite names and their modules, imported only when the suite runs. */
 const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
+  local: () => import('./local.ts'),
   'sql-blob': () => import('./sql-blob.ts'),
   http: () => import('./http.ts'),
+  s3: () => import('./s3.ts'),
+  gcs: () => import('./gcs.ts'),
 };
 
 /** The names of every suite, in run order. */
