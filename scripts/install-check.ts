@@ -12,7 +12,7 @@
  *   without I/O and its declared capabilities checked);
  * - each command the package installs (`bin`) answers `--help`.
  *
- *   node scripts/install-check.ts [--tarballs DIR] [--only @stowage/local]... [--report FILE]
+ *   node --conditions=@stowage/source scripts/install-check.ts [--tarballs DIR] [--only @stowage/local]... [--report FILE]
  *
  * `--tarballs DIR` installs the tarballs of DIR/tarballs.json (the release dry run's `--pack-into`);
  * without it the checkout's packages are built (turbo, cached) and packed. npm's cache is
@@ -26,6 +26,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { resolveTestServer, type TestServer } from '@stowage/conformance/servers';
 import { ADAPTERS, belongsTo, type AdapterFacts } from './adapters.ts';
 import { ROOT, listWorkspacePackages, tarballName, type PackageManifest, type PackedTarball, type TarballIndex } from './workspace.ts';
 
@@ -181,14 +182,24 @@ function installedPackages(project: string): Set<string> {
   return names;
 }
 
-function smokeTask(name: string, facts: AdapterFacts | undefined): { package: string; open?: 'construct' | { url?: string; options?: Record<string, unknown> }; options?: Record<string, unknown>; note?: string } {
-  if (!facts) return { package: name };
+interface SmokeTask {
+  package: string;
+  open?: 'construct' | { url?: string; options?: Record<string, unknown> };
+  options?: Record<string, unknown>;
+  note?: string;
+}
+
+/** What the smoke script does with the package, and the server it talks to (stopped by the caller). */
+async function smokeTask(name: string, facts: AdapterFacts | undefined): Promise<{ task: SmokeTask; server?: TestServer }> {
+  if (!facts) return { task: { package: name } };
   const target = facts.smoke;
-  if ('url' in target) return { package: name, open: { url: target.url } };
-  const variable = `STOWAGE_TEST_${target.server.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_URL`;
-  const url = process.env[variable];
-  if (url) return { package: name, open: { options: target.options(url) } };
-  return { package: name, open: 'construct', options: target.offline, note: `${variable} is not set` };
+  if ('url' in target) return { task: { package: name, open: { url: target.url } } };
+  // Found as the adapter's own tests find theirs: STOWAGE_TEST_<NAME>_URL, else one started here; a
+  // failure when it is required (CI), else the construction-only check with the reason.
+  const resolved = await resolveTestServer(target.server.name, { fromUrl: (url) => target.server.fromUrl(url), start: () => target.server.start() });
+  if (!resolved.server) return { task: { package: name, open: 'construct', options: target.offline, note: resolved.skip } };
+  const where = resolved.server.startedHere ? `${resolved.server.name} started here` : `${resolved.server.name} at ${resolved.server.endpoint}`;
+  return { task: { package: name, open: { options: target.server.options(resolved.server.settings) }, note: where }, server: resolved.server };
 }
 
 async function checkPackage(name: string, tarballs: ReadonlyMap<string, Tarball>): Promise<Outcome> {
@@ -236,8 +247,13 @@ async function checkPackage(name: string, tarballs: ReadonlyMap<string, Tarball>
       }
     }
 
-    const task = smokeTask(name, facts);
-    const answer = await exec(process.execPath, ['smoke.mjs', JSON.stringify(task)], { cwd: project, timeoutMs: 120_000 });
+    const { task, server } = await smokeTask(name, facts);
+    let answer: string;
+    try {
+      answer = await exec(process.execPath, ['smoke.mjs', JSON.stringify(task)], { cwd: project, timeoutMs: 120_000 });
+    } finally {
+      await server?.stop();
+    }
     const result = JSON.parse(answer.trim().split('\n').pop()!) as { exports: number; adapter: boolean; adapterName?: string; mode?: string };
     if (result.exports === 0) problems.push(`${name}'s main entry exports nothing`);
     if (result.adapter && !facts) problems.push(`${name} exports an adapter but scripts/adapters.ts has no row for it: add one (its SDK packages and how to open a store)`);
