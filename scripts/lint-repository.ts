@@ -13,14 +13,15 @@
  * - `core-size`: `@stowage/core` stays within its size budget (see {@link CORE_BUDGET}) and has no
  *   runtime dependency.
  * - `changelogs`: a released package (version above 0.0.0) has a CHANGELOG.md.
- * - `workflows`: actionlint on .github/workflows/*.yml, every action pinned by commit SHA with its tag
- *   in a comment, and the `ci-ok` gate needing every other job.
+ * - `workflows`: actionlint on .github/workflows/*.yml, shellcheck on their `run:` scripts, every
+ *   action pinned by commit SHA with its tag in a comment, and the `ci-ok` gate needing every other
+ *   job.
  * - `compose`: docker-compose.yml has one profile per server, loopback-only ports and a health check
  *   for each, and the README names the `--profile` of each.
  *
  * @module
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -207,6 +208,61 @@ function loadActionlint(): (source: string, path: string) => Promise<LintResult[
 
 const PINNED = /^[\w.-]+\/[\w./-]+@[0-9a-f]{40}$/;
 
+interface WorkflowStep {
+  name?: string;
+  run?: string;
+  shell?: string;
+}
+
+interface WorkflowJob {
+  needs?: string | string[];
+  if?: string;
+  steps?: WorkflowStep[];
+  defaults?: { run?: { shell?: string } };
+}
+
+// What actionlint itself leaves out when it runs shellcheck on `run:` scripts: an expression
+// becomes a placeholder, which makes these checks misfire.
+const SHELLCHECK_EXCLUDED = ['SC1091', 'SC2050', 'SC2154', 'SC2157', 'SC2194'];
+
+interface ShellcheckComment {
+  line: number;
+  column: number;
+  level: string;
+  code: number;
+  message: string;
+}
+
+/**
+ * shellcheck on every bash `run:` script (the WebAssembly actionlint cannot run it, as the native
+ * one does). `${{ ... }}` expressions become placeholders of the same length.
+ */
+function shellcheckRunScripts(path: string, jobs: Record<string, WorkflowJob>, defaultShell: string | undefined): string[] {
+  const version = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
+  if (version.error) {
+    const message = 'shellcheck is not installed, so the run: scripts of the workflows were not checked (apt-get install shellcheck)';
+    if (process.env.CI === 'true' || process.env.CI === '1') return [message];
+    console.log(`  (${message})`);
+    return [];
+  }
+  const problems: string[] = [];
+  for (const [jobName, job] of Object.entries(jobs)) {
+    (job.steps ?? []).forEach((step, index) => {
+      if (step.run === undefined) return;
+      const shell = step.shell ?? job.defaults?.run?.shell ?? defaultShell ?? 'bash';
+      if (shell !== 'bash' && shell !== 'sh') return;
+      const script = step.run.replace(/\$\{\{[\s\S]*?\}\}/g, (expression) => expression.replace(/[^\n]/g, '_'));
+      const result = spawnSync('shellcheck', [`--shell=${shell}`, '--format=json1', `--exclude=${SHELLCHECK_EXCLUDED.join(',')}`, '-'], { input: script, encoding: 'utf8' });
+      if (result.error) throw result.error;
+      const { comments } = JSON.parse(result.stdout || '{"comments":[]}') as { comments: ShellcheckComment[] };
+      for (const comment of comments) {
+        problems.push(`${path}: job ${jobName}, step ${step.name ?? index + 1}, line ${comment.line} of its script: SC${comment.code} (${comment.level}): ${comment.message}`);
+      }
+    });
+  }
+  return problems;
+}
+
 async function checkWorkflows(): Promise<string[]> {
   const folder = join(ROOT, '.github', 'workflows');
   const files = existsSync(folder) ? readdirSync(folder).filter((name) => /\.ya?ml$/.test(name)).sort() : [];
@@ -227,8 +283,9 @@ async function checkWorkflows(): Promise<string[]> {
       else if (!match[3] || !/#\s*v?\d/.test(match[3])) problems.push(`${path}:${index + 1}: ${reference} needs its release tag in a comment (# vX.Y.Z) so that updates can be checked`);
     });
 
-    const workflow = parse(source) as { jobs?: Record<string, { needs?: string | string[]; if?: string }> } | null;
+    const workflow = parse(source) as { jobs?: Record<string, WorkflowJob>; defaults?: { run?: { shell?: string } } } | null;
     const jobs = workflow?.jobs ?? {};
+    problems.push(...shellcheckRunScripts(path, jobs, workflow?.defaults?.run?.shell));
     const gate = jobs['ci-ok'];
     if (gate) {
       const needs = new Set(typeof gate.needs === 'string' ? [gate.needs] : (gate.needs ?? []));

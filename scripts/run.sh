@@ -391,11 +391,12 @@ ensure_debian_packages() {
   command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]]
 }
 
-# What the tests run besides Node: curl (HTTP tests) and Debian's Chromium (the browser test). In
-# CI a missing one fails the run; elsewhere the tests that need it skip with the reason.
+# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test) and
+# shellcheck (the workflows' run: scripts, in `pnpm lint`). In CI a missing one fails the run;
+# elsewhere the checks that need it skip with the reason.
 install_test_tools() {
   local tool
-  for tool in curl chromium; do
+  for tool in curl chromium shellcheck; do
     if ! ensure_debian_packages "$tool" "$tool" && is_ci; then die "the tests need $tool (Debian package $tool), which could not be installed"; fi
   done
 }
