@@ -98,9 +98,16 @@ function checkPackedManifests(destination: string, tarballs: readonly PackedTarb
 
 // ---- main ---------------------------------------------------------------------------------------
 
+/** The checkout's state as git sees it (status and the diff of tracked files), to prove the dry run left it alone. */
+function checkoutState(): string {
+  const git = (args: string[]): string => execFileSync('git', args, { cwd: ROOT, maxBuffer: 256 * 1024 * 1024 }).toString('utf8');
+  return `${git(['status', '--porcelain=v1', '--untracked-files=all'])}\n${git(['diff', 'HEAD', '--binary'])}`;
+}
+
 async function main(): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), 'stowage-release-'));
   const problems: string[] = [];
+  const checkoutBefore = checkoutState();
   try {
     let done = step(`scratch copy of the checkout in ${scratch}`);
     copyCheckout(scratch);
@@ -146,6 +153,9 @@ async function main(): Promise<number> {
       }
     }
     done();
+
+    // Checked before packing: the tarballs may be asked for inside the checkout.
+    if (checkoutState() !== checkoutBefore) problems.push('the checkout changed during the dry run (git status or git diff differ): only the scratch copy may change');
 
     if (values['pack-into'] !== undefined) {
       const destination = resolve(values['pack-into']);
