@@ -4,8 +4,9 @@
  * dependencies with npm, `@stowage/*` from the packed tarballs of the next release (they are not on
  * the registry yet; the example's package.json names them by version range, as a published
  * adapter does, and npm must find those ranges satisfied by the tarballs), everything else from
- * the npm registry. Then `npm run build`, `npm test` and `npm run certify -- --out DIR` run, each
- * when the example has that script; the certification reports are kept in REPORTS/<example>/.
+ * the npm registry. Then `npm run build`, `publint --strict` and `attw --pack` (as for every stowage
+ * package), `npm test` and `npm run certify -- --out DIR`, each script when the example has it; the
+ * certification reports are kept in REPORTS/conformance-<example>/.
  *
  *   node scripts/certify-examples.ts [--tarballs DIR] [--reports DIR]
  *
@@ -69,6 +70,9 @@ function certify(example: string, directory: string, index: TarballIndex): strin
     if (!run('npm', ['install', '--no-save', ...npm, ...tarballs], project)) return [`${example}: npm install failed`];
     const scripts = manifest.scripts ?? {};
     if (scripts.build !== undefined && !run('npm', ['run', 'build'], project)) problems.push(`${example}: npm run build failed`);
+    // The package checks every stowage package passes, with the repository's own copies of the tools.
+    if (problems.length === 0 && !run(join(ROOT, 'node_modules', '.bin', 'publint'), ['--strict'], project)) problems.push(`${example}: publint --strict failed`);
+    if (problems.length === 0 && !run(join(ROOT, 'node_modules', '.bin', 'attw'), ['--pack', '--profile', 'esm-only'], project)) problems.push(`${example}: attw --pack failed`);
     if (problems.length === 0 && scripts.test !== undefined && !run('npm', ['test'], project)) problems.push(`${example}: npm test failed`);
     if (problems.length === 0 && scripts.certify !== undefined) {
       const out = join(resolve(values.reports), `conformance-${example}`);
