@@ -1,8 +1,8 @@
 /**
- * The stowage demo: stores a file in a local folder store, lists the folder and reads the file back.
- * No server needed.
+ * The library demo: the job of examples/demo.sh (the `stowage` command) done with `Store` in code:
+ * stores a file in a local folder store, lists the folder and reads the file back. No server needed.
  *
- *   bash scripts/run.sh demo                                  installs everything, then runs this
+ *   pnpm demo:library                                         after `bash scripts/run.sh setup`
  *   node --conditions=@stowage/source examples/demo.ts        on the repository's sources (Node >= 22.18)
  *
  * It can run any number of times: every run overwrites the note and counts itself in `runs.json`

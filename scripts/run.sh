@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one entry point for newcomers and CI.
 #
-#   bash scripts/run.sh demo    installs the toolchain and dependencies, then runs examples/demo.ts
-#                               (a local-folder store: no server needed)
+#   bash scripts/run.sh demo    installs the toolchain and dependencies, then runs examples/demo.sh:
+#                               the stowage command stores a file, lists it and reads it back in its
+#                               embedded SQLite store (no server needed)
 #   bash scripts/run.sh test    installs, then runs everything CI checks and ends with one line:
 #                               "N passed, N failed, N skipped"
 #   bash scripts/run.sh setup   installs only (the GitHub workflow uses it, then runs pnpm itself)
@@ -35,7 +36,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # ---- clean-up -----------------------------------------------------------------------------------
@@ -391,13 +392,16 @@ ensure_debian_packages() {
   command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]]
 }
 
-# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test) and
+# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test),
+# util-linux `script` (the CLI's progress tests run it on a pseudo-terminal; Debian's bsdutils) and
 # shellcheck (the workflows' run: scripts, in `pnpm lint`). In CI a missing one fails the run;
-# elsewhere the checks that need it skip with the reason.
+# elsewhere the tests that need it skip with the reason.
 install_test_tools() {
-  local tool
-  for tool in curl chromium shellcheck; do
-    if ! ensure_debian_packages "$tool" "$tool" && is_ci; then die "the tests need $tool (Debian package $tool), which could not be installed"; fi
+  local tool package
+  for tool in curl:curl chromium:chromium script:bsdutils shellcheck:shellcheck; do
+    package=${tool#*:}
+    tool=${tool%%:*}
+    if ! ensure_debian_packages "$tool" "$package" && is_ci; then die "the tests need $tool (Debian package $package), which could not be installed"; fi
   done
 }
 
@@ -539,8 +543,8 @@ case "$command" in
   demo)
     setup_toolchain
     install_dependencies
-    say "node --conditions=@stowage/source examples/demo.ts"
-    node --conditions=@stowage/source examples/demo.ts
+    say "bash examples/demo.sh (the stowage command, run from the sources)"
+    bash examples/demo.sh
     ;;
   test)
     setup_toolchain matrix

@@ -25,7 +25,7 @@ export {
   signedUrlCases,
 } from './cases/index.ts';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_LARGE_SIZE, DEFAULT_TIMEOUT, prepareContext, resolveSuiteOptions, type PreparedContext } from './context.ts';
-export { notApplicableReason, overrideReason, validateOverrides } from './plan.ts';
+export { notApplicableReason, overrideCovers, overrideReason, validateOverrides } from './plan.ts';
 export { formatReportMarkdown } from './report.ts';
 export {
   formatSummary,

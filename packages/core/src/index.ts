@@ -56,6 +56,7 @@ export {
   normalizeRoot,
 } from './paths.ts';
 export {
+  findSecrets,
   maskSecrets,
   maskUrl,
   openStore,

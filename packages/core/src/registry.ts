@@ -80,12 +80,43 @@ function collectSecrets(value: unknown, name: string, extraNames: readonly strin
         }
         for (const [param, paramValue] of url.searchParams) if (SECRET_NAME.test(param)) into.add(paramValue);
       } catch {
-        // not a URL after all
+        // Not a valid URL, but one typed by hand: a password in what looks like its user info must
+        // not leak through the message that says the URL is invalid.
+        const userInfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(value)?.[1];
+        const colon = userInfo?.indexOf(':') ?? -1;
+        if (userInfo !== undefined && colon !== -1 && colon < userInfo.length - 1) {
+          const password = userInfo.slice(colon + 1);
+          into.add(password);
+          try {
+            into.add(decodeURIComponent(password));
+          } catch {
+            // not percent-encoded
+          }
+        }
       }
     }
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, child] of Object.entries(value)) collectSecrets(child, key, extraNames, into);
   }
+}
+
+/**
+ * The secret values in a configuration, an adapter's options or a store URL, for
+ * {@link maskSecrets}: the values of secret-looking option names (`password`, `secretAccessKey`,
+ * `token`, `sasToken`, ...) and of `optionNames`, URL passwords, and secret-looking query
+ * parameters of URL strings. Substitute `${ENV}` references first (`substituteEnv`), so that the
+ * values found are the ones that will be used.
+ *
+ * @example
+ * ```ts
+ * const secrets = findSecrets({ options: { url: 'postgres://app:hunter22@db/app' } })
+ * maskSecrets('login failed for hunter22', secrets) // 'login failed for ***'
+ * ```
+ */
+export function findSecrets(value: unknown, optionNames: readonly string[] = []): Set<string> {
+  const secrets = new Set<string>();
+  collectSecrets(value, '', optionNames, secrets);
+  return secrets;
 }
 
 /** A URL with its password and secret-looking query parameters masked, for messages. */

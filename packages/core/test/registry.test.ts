@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '@stowage/memory';
-import { Store, isStowageError, maskSecrets, maskUrl, openStore, openStores, registerAdapter, substituteEnv } from '@stowage/core';
+import { Store, findSecrets, isStowageError, maskSecrets, maskUrl, openStore, openStores, registerAdapter, substituteEnv } from '@stowage/core';
 
 describe('registry', () => {
   it('opens memory:// by importing @stowage/memory on demand', async () => {
@@ -65,6 +65,26 @@ describe('registry', () => {
     expect(error.message).toBe('cannot log in with ***');
     const fromEnv = (await openStore({ type: 'leaky', options: { secretKey: '${LEAKY_SECRET}' } }, { env: { LEAKY_SECRET: 'ENV-SECRET-9' } }).catch((e: unknown) => e)) as Error;
     expect(fromEnv.message).not.toContain('ENV-SECRET-9');
+  });
+
+  it('finds the secrets of a configuration for masking', () => {
+    const secrets = findSecrets(
+      {
+        backends: {
+          db: { url: 'postgres://app:hunter%2322@db/app?sslpassword=pw-in-query' },
+          lake: { type: 's3', options: { bucket: 'public-name', secretAccessKey: 'AWS-SECRET-1', sessionToken: 'TOKEN-2', region: 'eu-west-1' } },
+          blob: { type: 'azure', options: { connection: 'SAS-IN-CUSTOM-NAME' } },
+        },
+      },
+      ['connection'],
+    );
+    expect([...secrets].sort()).toEqual(['AWS-SECRET-1', 'SAS-IN-CUSTOM-NAME', 'TOKEN-2', 'hunter#22', 'hunter%2322', 'pw-in-query'].sort());
+    expect(maskSecrets('s3 said: bad AWS-SECRET-1 for public-name in eu-west-1', secrets)).toBe('s3 said: bad *** for public-name in eu-west-1');
+    expect([...findSecrets('mysql://root:rootpw@127.0.0.1/test')]).toEqual(['rootpw']);
+    expect(findSecrets('sqlite:./store.db').size).toBe(0);
+    // Not a valid URL (no host), yet its password is still found, so a message about it can mask it.
+    expect(maskUrl('postgres://app:hunter22@/db')).toBe('postgres://app:***@/db');
+    expect(maskUrl('mysql://root:p%40ss@[bad/x')).toBe('mysql://root:***@[bad/x');
   });
 
   it('registers third-party adapters', async () => {
