@@ -8,8 +8,9 @@
  *
  * Checks:
  * - `dependencies`: each package's `dependencies` and `peerDependencies` match what its `src` imports
- *   (tests, examples and benchmarks excluded): no import of an undeclared package, no runtime
- *   dependency that nothing imports; peers on workspace packages are `workspace:^`.
+ *   (tests and examples excluded): no import of an undeclared package, no runtime dependency that
+ *   nothing imports, names (for a run-time loader) or needs as a peer; peers on workspace packages
+ *   are `workspace:^`.
  * - `core-size`: `@stowage/core` stays within its size budget (see {@link CORE_BUDGET}) and has no
  *   runtime dependency.
  * - `changelogs`: a released package (version above 0.0.0) has a CHANGELOG.md.
@@ -25,7 +26,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import ts from 'typescript';
@@ -88,17 +89,33 @@ function importedPackages(pkg: WorkspacePackage): Map<string, string> {
   return found;
 }
 
+/** A dependency's package.json as installed for `from` (node_modules, nearest first), whatever its `exports` allow. */
+function installedManifest(dependency: string, from: string): PackageManifest | undefined {
+  for (let dir = from; ; dir = dirname(dir)) {
+    const file = join(dir, 'node_modules', dependency, 'package.json');
+    if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as PackageManifest;
+    if (dir === ROOT || dirname(dir) === dir) return undefined;
+  }
+}
+
 /** The peer dependencies of a declared dependency, read from the workspace or the package's node_modules. */
 function peersOf(dependency: string, from: WorkspacePackage, workspace: ReadonlyMap<string, WorkspacePackage>): string[] {
-  let manifest: PackageManifest | undefined = workspace.get(dependency)?.manifest;
-  if (!manifest) {
-    try {
-      manifest = createRequire(join(from.dir, 'package.json'))(`${dependency}/package.json`) as PackageManifest;
-    } catch {
-      return []; // a package without an exported package.json: its peers cannot be read, so none count
-    }
+  const manifest = workspace.get(dependency)?.manifest ?? installedManifest(dependency, from.dir);
+  return Object.keys(manifest?.peerDependencies ?? {});
+}
+
+/** Every string literal of the shipped sources: module names a loader imports at run time, from data. */
+function stringLiterals(pkg: WorkspacePackage): Set<string> {
+  const found = new Set<string>();
+  for (const file of sourceFiles(pkg.dir)) {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+    const visit = (node: ts.Node): void => {
+      if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) found.add(node.text);
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
   }
-  return Object.keys(manifest.peerDependencies ?? {});
+  return found;
 }
 
 function checkDependencies(): string[] {
@@ -114,11 +131,13 @@ function checkDependencies(): string[] {
       const where = pkg.manifest.devDependencies?.[name] !== undefined ? ' (it is only a devDependency: users would not get it)' : '';
       problems.push(`${pkg.name}: ${file} imports ${name}, which is not in dependencies or peerDependencies${where}`);
     }
-    // A dependency nothing imports is still needed when it fills an optional peer of another one
-    // (an application shipping the SQLite driver that @stowage/sql-blob loads, say).
+    // A dependency nothing imports is still used when the code names it, for a loader that imports
+    // it at run time (the command's adapters), or when it fills a peer of another dependency (an
+    // application shipping the SQLite driver that @stowage/sql-blob loads, say).
     const peersFilled = new Set(Object.keys(dependencies).flatMap((dependency) => peersOf(dependency, pkg, workspace)));
+    const named = stringLiterals(pkg);
     for (const name of runtime) {
-      if (imported.has(name) || peersFilled.has(name)) continue;
+      if (imported.has(name) || peersFilled.has(name) || named.has(name)) continue;
       const kind = name in peerDependencies ? 'peerDependency' : 'dependency';
       problems.push(`${pkg.name}: the ${kind} ${name} is not imported by anything in src/ (remove it, or make it a devDependency if only tests use it)`);
     }
