@@ -66,7 +66,7 @@ function certify(example: string, directory: string, index: TarballIndex): strin
     // npm must take @stowage/* from the tarballs; asking a registry for them fails instead of
     // installing whatever someone else may have published under that name.
     writeFileSync(join(project, '.npmrc'), '@stowage:registry=http://127.0.0.1:9/\n');
-    const npm = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `--cache=${CACHE}`];
+    const npm = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `--cache=${CACHE}`, '--fetch-timeout=60000'];
     if (!run('npm', ['install', '--no-save', ...npm, ...tarballs], project)) return [`${example}: npm install failed`];
     const scripts = manifest.scripts ?? {};
     if (scripts.build !== undefined && !run('npm', ['run', 'build'], project)) problems.push(`${example}: npm run build failed`);

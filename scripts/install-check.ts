@@ -40,6 +40,8 @@ const { values } = parseArgs({
 });
 
 const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stowage', 'npm');
+// A stalled download fails after a minute rather than npm's default five.
+const NPM_OPTIONS = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `--cache=${CACHE}`, '--fetch-timeout=60000'];
 
 /** Runs a command; resolves with its output, rejects with the tail of it. */
 function exec(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<string> {
@@ -217,12 +219,19 @@ async function checkPackage(name: string, tarballs: ReadonlyMap<string, Tarball>
       if (!range) throw new Error(`${name}: scripts/adapters.ts installs ${extra}, which is not among its devDependencies or peerDependencies`);
       return `${extra}@${range}`;
     });
-    writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'install-check', private: true, type: 'module' }, null, 2)}\n`);
-    // @stowage/* must come from the tarballs: a registry must never be asked for them.
+    // @stowage/* must come from the tarballs, also where a package depends on another one: the
+    // overrides send every such dependency to its tarball, and the registry npm would ask for them
+    // otherwise is one that refuses, so that a slip fails instead of installing someone else's.
+    const fromTarballs = Object.fromEntries([...tarballs.values()].map((tarball) => [tarball.name, `file:${tarball.path}`]));
+    const dependencies: Record<string, string> = Object.fromEntries([...stowage].sort().map((dependency) => [dependency, fromTarballs[dependency]!]));
+    for (const extra of extras) {
+      const at = extra.lastIndexOf('@');
+      dependencies[extra.slice(0, at)] = extra.slice(at + 1);
+    }
+    writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'install-check', private: true, type: 'module', dependencies, overrides: fromTarballs }, null, 2)}\n`);
     writeFileSync(join(project, '.npmrc'), '@stowage:registry=http://127.0.0.1:9/\n');
     writeFileSync(join(project, 'smoke.mjs'), SMOKE_SCRIPT);
-    const specs = [...[...stowage].sort().map((dependency) => tarballs.get(dependency)!.path), ...extras];
-    await exec('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `--cache=${CACHE}`, ...specs], { cwd: project });
+    await exec('npm', ['install', ...NPM_OPTIONS], { cwd: project, timeoutMs: 600_000 });
 
     const installed = installedPackages(project);
     outcome.installed = installed.size;
