@@ -270,9 +270,10 @@ async function checkPackage(name: string, tarballs: ReadonlyMap<string, Tarball>
     outcome.mode = !result.adapter ? `imported (${result.exports} exports)` : result.mode ? `${result.mode}${task.note ? ` (${task.note})` : ''}` : 'an adapter, not opened';
 
     for (const command of typeof tarball.manifest.bin === 'string' ? [name.split('/').pop()!] : Object.keys(tarball.manifest.bin ?? {})) {
-      await exec(join(project, 'node_modules', '.bin', command), ['--help'], { cwd: project, timeoutMs: 60_000 }).catch((error: Error) => {
-        problems.push(`the installed command ${command} --help failed: ${error.message}`);
-      });
+      await exec(join(project, 'node_modules', '.bin', command), ['--help'], { cwd: project, timeoutMs: 60_000 }).then(
+        () => (outcome.mode += `; \`${command} --help\` answers`),
+        (error: Error) => problems.push(`the installed command ${command} --help failed: ${error.message}`),
+      );
     }
   } catch (error) {
     problems.push((error as Error).message);
