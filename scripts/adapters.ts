@@ -1,8 +1,9 @@
 /**
- * What the packaging checks must know about each adapter package that its package.json does not
- * say. Adapters are found by themselves (a publishable workspace package whose entry exports
- * `adapter`); a new adapter joins this table with one entry, and the install check fails until it
- * does.
+ * What the repository's tools must know about each adapter package that its package.json does not
+ * say: the install check (its SDK, what a user adds, how to open a store) and the README's
+ * capability matrix (its capability object; columns in this order). Adapters are found by
+ * themselves (a publishable workspace package whose entry exports `adapter`); a new adapter joins
+ * this table with one entry, and the install check fails until it does.
  *
  * Run with `--conditions=@stowage/source`: the server starters come from the conformance kit's
  * sources.
@@ -11,7 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { s3ServerFromUrl, startGcsEmulator, startS3rver, type TestServer } from '@stowage/conformance/servers';
+import { AZURITE_ACCOUNT_KEY, azuriteFromUrl, s3ServerFromUrl, startAzurite, startGcsEmulator, startS3rver, type TestServer } from '@stowage/conformance/servers';
 import { ROOT } from './workspace.ts';
 
 /** A server the install check talks to, found as the adapter's own tests find theirs. */
@@ -39,6 +40,8 @@ export type SmokeTarget =
 
 /** One adapter's facts. */
 export interface AdapterFacts {
+  /** The name of the capability object the package exports (the README's capability matrix shows it). */
+  readonly capabilities: string;
   /**
    * The packages that belong to this adapter: its SDK or drivers. No other adapter's install may
    * contain them. A name ending in `/` is a whole scope.
@@ -73,12 +76,13 @@ async function gcsEmulatorAt(url: string): Promise<TestServer> {
   return { name: 'gcs', endpoint, settings: { apiEndpoint: endpoint, projectId: 'test', bucket: 'stowage-test' }, startedHere: false, stop: async () => {} };
 }
 
-/** Every adapter package of the workspace, by package name. */
+/** Every adapter package of the workspace, by package name, in the capability matrix's column order. */
 export const ADAPTERS: Readonly<Record<string, AdapterFacts>> = {
-  '@stowage/memory': { sdk: [], smoke: { url: 'memory://' } },
-  '@stowage/local': { sdk: [], smoke: { url: 'file:./data' } },
-  '@stowage/sql-blob': { sdk: ['better-sqlite3', 'pg', 'mysql2'], alsoInstall: ['better-sqlite3'], smoke: { url: 'sqlite:./store.db' } },
+  '@stowage/memory': { capabilities: 'MEMORY_CAPABILITIES', sdk: [], smoke: { url: 'memory://' } },
+  '@stowage/local': { capabilities: 'LOCAL_CAPABILITIES', sdk: [], smoke: { url: 'file:./data' } },
+  '@stowage/sql-blob': { capabilities: 'SQL_BLOB_CAPABILITIES', sdk: ['better-sqlite3', 'pg', 'mysql2'], alsoInstall: ['better-sqlite3'], smoke: { url: 'sqlite:./store.db' } },
   '@stowage/s3': {
+    capabilities: 'S3_CAPABILITIES',
     sdk: ['@aws-sdk/', '@smithy/', '@aws-crypto/'],
     smoke: {
       server: { name: 's3', fromUrl: (url) => s3ServerFromUrl(url), start: () => startS3rver({ script: join(dirname(installedFor('s3', 's3rver/package.json')), 'bin', 's3rver.js') }), options: s3Options },
@@ -86,6 +90,7 @@ export const ADAPTERS: Readonly<Record<string, AdapterFacts>> = {
     },
   },
   '@stowage/gcs': {
+    capabilities: 'GCS_CAPABILITIES',
     sdk: ['@google-cloud/', 'google-auth-library', 'gaxios', 'gcp-metadata', 'gtoken'],
     smoke: {
       server: {
@@ -95,6 +100,19 @@ export const ADAPTERS: Readonly<Record<string, AdapterFacts>> = {
         options: (settings) => ({ bucket: settings.bucket, apiEndpoint: settings.apiEndpoint, projectId: settings.projectId || 'test' }),
       },
       offline: { bucket: 'install-check', projectId: 'offline' },
+    },
+  },
+  '@stowage/azure': {
+    capabilities: 'AZURE_CAPABILITIES',
+    sdk: ['@azure/', '@typespec/'],
+    smoke: {
+      server: {
+        name: 'azure',
+        fromUrl: async (url) => azuriteFromUrl(url),
+        start: () => startAzurite({ resolveFrom: join(ROOT, 'packages', 'azure', 'package.json') }),
+        options: (settings) => ({ container: 'install-check', endpoint: settings.endpoint, accountKey: settings.accountKey, createContainer: true }),
+      },
+      offline: { container: 'install-check', endpoint: 'http://127.0.0.1:9/devstoreaccount1', accountKey: AZURITE_ACCOUNT_KEY },
     },
   },
 };
