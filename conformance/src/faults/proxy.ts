@@ -140,10 +140,16 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     let queue: Promise<void> = Promise.resolve();
     from.on('data', (chunk: Buffer) => {
       const rules = faults[direction] ?? {};
-      if (pair.stalled || rules.stall) return;
+      if (pair.stalled) return;
+      if (rules.stall) {
+        // Bytes are dropped: this connection can never carry a whole message again.
+        pair.stalled = true;
+        return;
+      }
       let piece = chunk;
       let cut = false;
-      if (rules.cutAfterBytes !== undefined) {
+      // A cut happens once per setFaults: after it, connections carry everything (or are refused).
+      if (rules.cutAfterBytes !== undefined && !cutSinceSet) {
         const counted = direction === 'upload' ? stats.bytesUp : stats.bytesDown;
         const room = rules.cutAfterBytes - counted;
         if (room < piece.byteLength) {

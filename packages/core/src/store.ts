@@ -283,8 +283,15 @@ export class Store<C extends Capabilities = Capabilities> {
     }
   }
 
-  /** Gives errors from the backend the caller's relative key and the backend's name. */
+  /**
+   * Gives errors from the backend the caller's relative key and the backend's name. Once the caller's
+   * signal fired, a failure that is not an answer (a cut connection the adapter reports as
+   * `UNAVAILABLE`, a raw error) is the abort's doing: `ABORTED`.
+   */
   #fail(error: unknown, key: string | undefined, signal: AbortSignal | undefined): never {
+    if (signal?.aborted && isStowageError(error, 'UNAVAILABLE')) {
+      throw new AbortedError(`operation on ${JSON.stringify(key ?? '')} aborted`, { key, backend: this.#backend.name, cause: error });
+    }
     if (isStowageError(error)) {
       const e = error as StowageError;
       if (key !== undefined) e.key = key;
