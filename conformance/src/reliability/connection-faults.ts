@@ -137,7 +137,7 @@ export async function cutDownloadUnretried(stores: FaultStores, proxy: FaultProx
 }
 
 /**
- * Each operation started while the server does not answer (the proxy stalls its responses) and
+ * Each operation started while the server is out of reach (the proxy forwards nothing either way) and
  * aborted after `afterMs` rejects with ABORTED, well before the server would have answered.
  */
 export async function abortWhileSlow(stores: FaultStores, proxy: FaultProxy, key: string, afterMs = 200): Promise<void> {
@@ -151,7 +151,8 @@ export async function abortWhileSlow(stores: FaultStores, proxy: FaultProxy, key
   ];
   try {
     for (const [name, run] of operations) {
-      proxy.setFaults({ download: { stall: true } });
+      // Neither way: the request never reaches the server, so that what the abort leaves can be checked.
+      proxy.setFaults({ upload: { stall: true }, download: { stall: true } });
       const controller = new AbortController();
       const started = Date.now();
       const timer = setTimeout(() => controller.abort(new Error('the caller gave up')), afterMs);

@@ -139,7 +139,7 @@ export function describeReliability(options: ReliabilityOptions): void {
       await opened?.teardown();
     }, timeout);
 
-    describe('races', () => {
+    if (options.factory) describe('races', () => {
       const conditional = (): boolean => store().capabilities.conditionalWrite;
       check('races/create-only', `${options.races?.createOnlyWriters ?? 50} concurrent create-only writers on one key: exactly one wins`, async () => {
         if (!conditional()) return;
@@ -154,7 +154,7 @@ export function describeReliability(options: ReliabilityOptions): void {
       });
     });
 
-    describe('hostile keys', () => {
+    if (options.factory) describe('hostile keys', () => {
       check('keys/hostile', `${options.keys?.count ?? 10_000} random hostile keys: each valid and byte-exact (listing included), or INVALID_PATH`, async () => {
         const report = await noting(checkHostileKeys(store().at(`h-${randomToken()}/`), options.keys));
         console.info(`hostile keys on ${options.name}: ${report.keys} keys (${report.valid} valid, ${report.invalid} refused), seed ${report.seed}`);
