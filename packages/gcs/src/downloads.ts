@@ -65,9 +65,16 @@ export async function openDownload(
     };
     stream.once('error', onError);
     stream.on('response', onResponse);
-    // An abort while the server has not answered destroys the request (its socket included).
+    // An abort destroys the request (its socket included): before the answer it rejects here; after
+    // it, the body stream ends early and its reader sees the abort. No error is emitted, so that a
+    // body nobody reads yet cannot raise one with no listener.
     if (signal) {
-      const onAbort = (): void => void stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      const onAbort = (): void => {
+        stream.off('response', onResponse);
+        stream.off('error', onError);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        stream.destroy();
+      };
       signal.addEventListener('abort', onAbort, { once: true });
       stream.once('close', () => signal.removeEventListener('abort', onAbort));
     }
