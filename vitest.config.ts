@@ -16,6 +16,7 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'memory', root: 'packages/memory', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'local', root: 'packages/local', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'sql-blob', root: 'packages/sql-blob', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'azure', root: 'packages/azure', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
       { ...sourceConditions, test: { name: 'attachments', root: 'packages/attachments', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 30_000 } },
       { ...sourceConditions, test: { name: 's3', root: 'packages/s3', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'] } },
       // METADATA_SERVER_DETECTION=none: the Google auth library must never probe the metadata server's address.

@@ -34,6 +34,7 @@ const ADAPTERS: readonly MatrixAdapter[] = [
   { name: 'sql-blob', module: '@stowage/sql-blob', exportName: 'SQL_BLOB_CAPABILITIES', directory: 'packages/sql-blob' },
   { name: 's3', module: '@stowage/s3', exportName: 'S3_CAPABILITIES', directory: 'packages/s3' },
   { name: 'gcs', module: '@stowage/gcs', exportName: 'GCS_CAPABILITIES', directory: 'packages/gcs' },
+  { name: 'azure', module: '@stowage/azure', exportName: 'AZURE_CAPABILITIES', directory: 'packages/azure' },
 ];
 
 const START = '<!-- capability-matrix:start -->';
@@ -65,6 +66,14 @@ function formatBytes(bytes: number): string {
   while (value >= 1024 && value % 1024 === 0 && unit < BYTE_UNITS.length - 1) {
     value /= 1024;
     unit += 1;
+  }
+  // A limit that is no whole number of a larger unit (Azure's 50,000 blocks of 4000 MiB) reads better rounded.
+  if (value >= 1024 * 1024) {
+    while (value >= 1024 && unit < BYTE_UNITS.length - 1) {
+      value /= 1024;
+      unit += 1;
+    }
+    return `≈ ${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ${BYTE_UNITS[unit]}`;
   }
   return `${value.toLocaleString('en-US')} ${BYTE_UNITS[unit]}`;
 }

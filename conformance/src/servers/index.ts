@@ -23,6 +23,7 @@ export {
   type SpawnedServer,
   type TestServer,
 } from './process.ts';
+export { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, azuriteBlobMain, azuriteFromUrl, resolveAzurite, startAzurite, type AzuriteOptions } from './azurite.ts';
 export { assertCephInstalled, startCephRgw, type CephRgwOptions } from './ceph-rgw.ts';
 export { createBucket, DEFAULT_TEST_BUCKET, s3ServerFromUrl, type S3ServerSettings } from './s3-endpoint.ts';
 export { startS3rver, type S3rverOptions } from './s3rver.ts';

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,9 @@ import { runProfile, type Measurement, type SuiteContext, type Table } from './h
 import { machineInfo } from './machine.ts';
 import { formatMarkdown, type RunReport, type SuiteReport } from './report.ts';
 import { SUITE_NAMES, suiteModule } from './suites/index.ts';
+
+const RESULTS_START = '<!-- results:start -->';
+const RESULTS_END = '<!-- results:end -->';
 
 const { values } = parseArgs({
   options: {
@@ -82,8 +85,22 @@ const report: RunReport = { machine: machineInfo(), mode: profile.quick ? 'quick
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const out = resolve(values.out ?? (profile.quick ? join(root, 'reports', 'bench') : fileURLToPath(new URL('../results/', import.meta.url))));
 mkdirSync(out, { recursive: true });
-const base = join(out, profile.quick ? 'quick' : 'full');
-writeFileSync(`${base}.md`, formatMarkdown(report));
+// A run of some suites only gets a name of its own, so that it never overwrites the whole run's record.
+const base = join(out, `${profile.quick ? 'quick' : 'full'}${values.only ? `-${names.join('+')}` : ''}`);
+const markdown = formatMarkdown(report);
+writeFileSync(`${base}.md`, markdown);
 writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 log(`report: ${base}.md and ${base}.json${failures > 0 ? ` (${failures} suite(s) failed or did not run)` : ''}`);
+// A complete full run (every suite, none failed) is the recorded one: BENCHMARKS.md shows it.
+if (!profile.quick && !values.only && !values.out && failures === 0) {
+  const file = join(root, 'BENCHMARKS.md');
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(RESULTS_START);
+  const end = text.indexOf(RESULTS_END);
+  if (start === -1 || end < start) throw new Error(`${file} has no ${RESULTS_START} … ${RESULTS_END} section to write the results into`);
+  // One level down, under BENCHMARKS.md's own "Results" heading: suites become ###, tables ####.
+  const body = markdown.replace(/^# .*\n/, '').replace(/^### /gm, '#### ').replace(/^## /gm, '### ');
+  writeFileSync(file, `${text.slice(0, start + RESULTS_START.length)}\n<!-- written by pnpm bench (a full run of every suite): do not edit -->\n${body}\n${text.slice(end)}`);
+  log(`BENCHMARKS.md: results section rewritten`);
+}
 process.exit(failures > 0 ? 1 : 0);

@@ -15,7 +15,10 @@ import { Store } from '@stowage/core';
 import { startGcsEmulator, type TestServer } from '@stowage/conformance/servers';
 import { GcsBackend, type GcsOptions } from '@stowage/gcs';
 import { Storage } from '@google-cloud/storage';
-import { bytes } from '../bodies.ts';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { bytes, drain, mibPerSecond, pieces, timed } from '../bodies.ts';
+import { streamedRoundTrip } from '../streamed.ts';
 import { KiB, MiB, addComparisonRows, compare, formatSize, type BenchSuite } from '../harness.ts';
 
 interface Target {
@@ -50,6 +53,34 @@ async function target(): Promise<Target> {
     description: 'the firebase-tools storage emulator on loopback (one streamed request per resumable upload on both sides)',
   };
 }
+
+/** The streamed round trip, in a child process of its own: through stowage, and through the bare SDK. */
+export const childCases = {
+  async 'stowage-roundtrip'(params: Record<string, unknown>): Promise<Record<string, number>> {
+    const store = new Store(await GcsBackend.open(params.options as GcsOptions));
+    const size = Number(params.size);
+    try {
+      const write = await timed(() => store.write('streamed/stowage.bin', pieces(size)));
+      const read = await timed(async () => drain(await store.read('streamed/stowage.bin')));
+      if (read.result !== size) throw new Error(`read ${read.result} bytes of ${size}`);
+      return { 'write MiB/s': mibPerSecond(size, write.seconds), 'read MiB/s': mibPerSecond(size, read.seconds) };
+    } finally {
+      await store.close();
+    }
+  },
+  async 'bare-roundtrip'(params: Record<string, unknown>): Promise<Record<string, number>> {
+    const options = params.options as GcsOptions;
+    const file = new Storage({ ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}), ...(options.projectId ? { projectId: options.projectId } : {}) })
+      .bucket(String(options.bucket))
+      .file(`${options.prefix}/streamed/bare.bin`);
+    const size = Number(params.size);
+    // The same upload as stowage's: resumable, in one streamed request on the emulator, else 8 MiB chunks.
+    const write = await timed(() => pipeline(Readable.from(pieces(size)), file.createWriteStream({ resumable: true, ...(options.chunkSize === 0 ? {} : { chunkSize: 8 * MiB }) })));
+    const read = await timed(() => drain(file.createReadStream()));
+    if (read.result !== size) throw new Error(`read ${read.result} bytes of ${size}`);
+    return { 'write MiB/s': mibPerSecond(size, write.seconds), 'read MiB/s': mibPerSecond(size, read.seconds) };
+  },
+};
 
 export const suite: BenchSuite = {
   name: 'gcs',
@@ -101,6 +132,12 @@ export const suite: BenchSuite = {
         );
         addComparisonRows(table, context, get);
       }
+      const streamedSize = context.profile.size(1024 * MiB, 16 * MiB);
+      const params = { options: { ...options, prefix: `${prefix}/streamed` }, size: streamedSize };
+      await streamedRoundTrip(context, 'gcs', streamedSize, [
+        { label: 'stowage (resumable upload)', steps: [{ name: 'stowage-roundtrip', params }] },
+        { label: 'bare createWriteStream and createReadStream', steps: [{ name: 'bare-roundtrip', params }] },
+      ]);
       table.notes.push(
         'A stowage put also hashes the body (SHA-256, and MD5 for one-request uploads, which GCS checks) and, after a resumable upload, patches the SHA-256 into the metadata (one more request); for its resumable uploads the bare client computes a CRC32C in JavaScript by default, where stowage has the client check an MD5 (Node\'s native hash). A stowage get is two requests sent at once, the metadata and the bytes, checked to be of the same generation so that both always belong together; the bare download is one request.',
       );

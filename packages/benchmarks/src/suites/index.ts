@@ -19,6 +19,8 @@ const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
   http: () => import('./http.ts'),
   s3: () => import('./s3.ts'),
   gcs: () => import('./gcs.ts'),
+  azure: () => import('./azure.ts'),
+  'peers-s3': () => import('./peers-s3.ts'),
 };
 
 /** The names of every suite, in run order. */

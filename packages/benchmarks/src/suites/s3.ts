@@ -19,15 +19,10 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { Store } from '@stowage/core';
-import { assertCephInstalled, s3ServerFromUrl, startCephRgw, type TestServer } from '@stowage/conformance/servers';
 import { DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE, S3Backend } from '@stowage/s3';
 import { bytes, drain } from '../bodies.ts';
+import { s3Unavailable, startS3Server } from '../s3-server.ts';
 import { KiB, MiB, addComparisonRows, compare, formatSize, type BenchSuite } from '../harness.ts';
-
-async function startServer(): Promise<TestServer> {
-  const url = process.env.STOWAGE_TEST_S3_URL;
-  return url ? s3ServerFromUrl(url, 'the server of STOWAGE_TEST_S3_URL') : startCephRgw();
-}
 
 /** PutObject of the whole buffer in one request. */
 async function putOnce(client: S3Client, bucket: string, key: string, body: Buffer): Promise<void> {
@@ -71,17 +66,9 @@ async function deletePrefix(client: S3Client, bucket: string, prefix: string): P
 export const suite: BenchSuite = {
   name: 's3',
   description: 'The S3 adapter against a bare S3Client making the same calls, on Ceph RGW (memstore, one OSD, loopback) or the server of STOWAGE_TEST_S3_URL.',
-  async unavailable() {
-    if (process.env.STOWAGE_TEST_S3_URL) return undefined;
-    try {
-      await assertCephInstalled();
-      return undefined;
-    } catch (error) {
-      return (error as Error).message;
-    }
-  },
+  unavailable: s3Unavailable,
   async run(context) {
-    const server = await startServer();
+    const server = await startS3Server();
     const settings = server.settings;
     const bucket = settings.bucket!;
     const prefix = `bench-${randomBytes(4).toString('hex')}/`;
