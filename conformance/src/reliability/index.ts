@@ -156,7 +156,8 @@ export function describeReliability(options: ReliabilityOptions): void {
 
     if (options.factory) describe('hostile keys', () => {
       const orderGap = options.keys?.listingOrderGap === undefined ? '' : ` (listing order not verifiable on this server: ${options.keys.listingOrderGap})`;
-      check('keys/hostile', `${options.keys?.count ?? 10_000} random hostile keys: each valid and byte-exact (listing included), or INVALID_PATH${orderGap}`, async () => {
+      const excludedGap = options.keys?.excludedKeys === undefined ? '' : ` (keys matching ${options.keys.excludedKeys.pattern} not verifiable on this server: ${options.keys.excludedKeys.reason})`;
+      check('keys/hostile', `${options.keys?.count ?? 10_000} random hostile keys: each valid and byte-exact (listing included), or INVALID_PATH${orderGap}${excludedGap}`, async () => {
         const report = await noting(checkHostileKeys(store().at(`h-${randomToken()}/`), options.keys));
         console.info(`hostile keys on ${options.name}: ${report.keys} keys (${report.valid} valid, ${report.invalid} refused), seed ${report.seed}`);
         if (report.keys === 0) throw new Error('no hostile key was checked within the time limit');
