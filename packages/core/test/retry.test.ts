@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RETRY_POLICY,
   Store,
+  UnavailableError,
   isStowageError,
   openStore,
   openStores,
@@ -26,7 +27,7 @@ async function failure(promise: Promise<unknown>): Promise<StowageError> {
   throw new Error('expected a rejection');
 }
 
-function bytes(size: number, seed = 1): Uint8Array {
+function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);
   for (let i = 0; i < size; i++) out[i] = (i * 31 + seed) & 0xff;
   return out;
@@ -188,20 +189,20 @@ describe('Store with retries: writes', () => {
     const competing: Backend = {
       name: 'competing',
       capabilities: inner.capabilities,
-      stat: (key, context) => inner.stat(key, context),
+      stat: (key) => inner.stat(key),
       read: (key, options) => inner.read(key, options),
       write: async (key, request) => {
         if (first) {
           first = false;
           for await (const chunk of request.body) void chunk;
           await plain.write('lock', 'owner=other');
-          throw new (await import('@stowage/core')).UnavailableError('connection reset');
+          throw new UnavailableError('connection reset');
         }
         return inner.write(key, request);
       },
-      delete: (key, context) => inner.delete(key, context),
+      delete: (key) => inner.delete(key),
       list: (options) => inner.list(options),
-      health: (context) => inner.health(context),
+      health: () => inner.health(),
       close: () => inner.close(),
       unwrap: () => inner.unwrap(),
     };
