@@ -320,7 +320,9 @@ export class Store<C extends Capabilities = Capabilities> {
     const { signal } = options;
     throwIfAborted(signal, key, this.#backend.name);
     const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);
-    const policy = retryable ? this.#policyFor(options) : undefined;
+    // Checked for every operation, so that a bad option is an error even where nothing is repeated.
+    const requested = this.#policyFor(options);
+    const policy = retryable ? requested : undefined;
     const began = Date.now();
     for (let attempt = 1; ; attempt++) {
       const scope = attemptScope(signal, timeoutMs);
