@@ -26,6 +26,8 @@ export default defineConfig({
       { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },
       // End-to-end: runs the built `stowage` binary (its globalSetup builds it through turbo first).
       { ...sourceConditions, test: { name: 'cli', root: 'packages/cli', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], testTimeout: 120_000, hookTimeout: 120_000 } },
+      // The release and packaging scripts (scripts/*.ts): the release policy under the real changesets.
+      { test: { name: 'scripts', root: 'scripts', include: ['test/**/*.test.ts'], testTimeout: 60_000 } },
     ],
   },
 });

@@ -14,6 +14,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ALL_CAPABILITIES, assertCapabilities, type Capabilities } from '@stowage/core';
+import { ADAPTERS as ADAPTER_FACTS } from './adapters.ts';
+import { listWorkspacePackages } from './workspace.ts';
 
 /** One column of the matrix. */
 interface MatrixAdapter {
@@ -27,15 +29,14 @@ interface MatrixAdapter {
   directory: string;
 }
 
-/** The adapters in the matrix, in column order. A new adapter joins with one line here. */
-const ADAPTERS: readonly MatrixAdapter[] = [
-  { name: 'memory', module: '@stowage/memory', exportName: 'MEMORY_CAPABILITIES', directory: 'packages/memory' },
-  { name: 'local', module: '@stowage/local', exportName: 'LOCAL_CAPABILITIES', directory: 'packages/local' },
-  { name: 'sql-blob', module: '@stowage/sql-blob', exportName: 'SQL_BLOB_CAPABILITIES', directory: 'packages/sql-blob' },
-  { name: 's3', module: '@stowage/s3', exportName: 'S3_CAPABILITIES', directory: 'packages/s3' },
-  { name: 'gcs', module: '@stowage/gcs', exportName: 'GCS_CAPABILITIES', directory: 'packages/gcs' },
-  { name: 'azure', module: '@stowage/azure', exportName: 'AZURE_CAPABILITIES', directory: 'packages/azure' },
-];
+/** The adapters in the matrix, in column order: the table of scripts/adapters.ts. */
+const workspace = new Map(listWorkspacePackages().map((pkg) => [pkg.name, pkg]));
+const ADAPTERS: readonly MatrixAdapter[] = Object.entries(ADAPTER_FACTS).map(([module, facts]) => ({
+  name: module.replace(/^@stowage\//, ''),
+  module,
+  exportName: facts.capabilities,
+  directory: workspace.get(module)?.path ?? module,
+}));
 
 const START = '<!-- capability-matrix:start -->';
 const END = '<!-- capability-matrix:end -->';
@@ -52,7 +53,7 @@ async function loadCapabilities(adapter: MatrixAdapter): Promise<Capabilities> {
   const value = module[adapter.exportName];
   if (value === undefined) {
     const exported = Object.keys(module).sort().join(', ') || 'nothing';
-    throw new Error(`${adapter.module} does not export ${adapter.exportName} (it exports: ${exported}); fix the ADAPTERS list in scripts/capability-matrix.ts`);
+    throw new Error(`${adapter.module} does not export ${adapter.exportName} (it exports: ${exported}); fix its row in scripts/adapters.ts`);
   }
   assertCapabilities(value, adapter.name);
   return value;

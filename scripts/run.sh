@@ -290,6 +290,11 @@ start_server_postgres() { export STOWAGE_TEST_POSTGRES_URL="${STOWAGE_TEST_POSTG
 start_server_mysql() { export STOWAGE_TEST_MYSQL_URL="${STOWAGE_TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306/test}"; }
 TEST_SERVERS+=(postgres mysql)
 
+# Redis, for the example third-party adapter (examples/redis-adapter): the machine's own service. When
+# it does not answer outside CI, the example starts a redis-server of its own if there is one.
+start_server_redis() { export STOWAGE_TEST_REDIS_URL="${STOWAGE_TEST_REDIS_URL:-redis://127.0.0.1:6379/0}"; }
+TEST_SERVERS+=(redis)
+
 is_ci() { [[ "${CI:-}" == true || "${CI:-}" == 1 ]]; }
 
 # Whether a TCP connection to the host and port of URL $1 succeeds within a few seconds.
@@ -387,12 +392,13 @@ ensure_debian_packages() {
   command -v "$command" >/dev/null 2>&1 || [[ -x "/usr/bin/$command" ]]
 }
 
-# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test) and
-# util-linux `script` (the CLI's progress tests run it on a pseudo-terminal; Debian's bsdutils). In
-# CI a missing one fails the run; elsewhere the tests that need it skip with the reason.
+# What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test),
+# util-linux `script` (the CLI's progress tests run it on a pseudo-terminal; Debian's bsdutils) and
+# shellcheck (the workflows' run: scripts, in `pnpm lint`). In CI a missing one fails the run;
+# elsewhere the tests that need it skip with the reason.
 install_test_tools() {
   local tool package
-  for tool in curl:curl chromium:chromium script:bsdutils; do
+  for tool in curl:curl chromium:chromium script:bsdutils shellcheck:shellcheck; do
     package=${tool#*:}
     tool=${tool%%:*}
     if ! ensure_debian_packages "$tool" "$package" && is_ci; then die "the tests need $tool (Debian package $package), which could not be installed"; fi
@@ -465,6 +471,35 @@ conformance_smoke() {
   return "$status"
 }
 
+# ---- release and packaging checks -------------------------------------------------------------
+
+# The release dry run packs the next release's tarballs into RELEASE_TARBALLS; the install check and
+# the example adapters install from those, as users will from the registry.
+RELEASE_TARBALLS=""
+release_dry_run() {
+  make_temp_dir tarballs
+  RELEASE_TARBALLS=$TEMP_DIR
+  node scripts/release-dry-run.ts --pack-into "$RELEASE_TARBALLS"
+}
+
+# Arguments that point a packaging check at the release's tarballs; without them (the dry run failed
+# before packing) each check packs what it needs itself.
+tarball_args() {
+  if [[ -n "$RELEASE_TARBALLS" && -f "$RELEASE_TARBALLS/tarballs.json" ]]; then printf '%s\n' --tarballs "$RELEASE_TARBALLS"; fi
+}
+
+install_check() {
+  local args=()
+  while IFS= read -r arg; do args+=("$arg"); done < <(tarball_args)
+  node --conditions=@stowage/source scripts/install-check.ts ${args[@]+"${args[@]}"} --report "$REPORTS/install-check.json"
+}
+
+certify_examples() {
+  local args=()
+  while IFS= read -r arg; do args+=("$arg"); done < <(tarball_args)
+  node scripts/certify-examples.ts ${args[@]+"${args[@]}"} --reports "$REPORTS"
+}
+
 # Prints per-run counts and, last, the summary line; "failed" also counts each failed step that no
 # failed test explains (lint, build, a test file that does not load), so "0 failed" means exit 0.
 print_summary() {
@@ -480,13 +515,16 @@ run_tests() {
 
   step servers "test servers" start_test_servers
   step ceph "Ceph RGW packages (S3 test server)" ensure_ceph_rgw
-  step turbo "build, typecheck, lint (turbo)" pnpm turbo run build typecheck lint --concurrency=2
+  step turbo "build, typecheck, lint (turbo)" pnpm turbo run build typecheck lint lint:repository --concurrency=2 --continue
   step matrix "capability matrix is current" check_capability_matrix
   step tools "typecheck scripts/ and examples/" check_scripts_and_examples
   step "vitest-node$MAIN_NODE_MAJOR" "vitest, all projects, node $MAIN_NODE_MAJOR" run_vitest "vitest-node$MAIN_NODE_MAJOR"
   PATH="$NODE_OLDEST_BIN:$PATH" step "vitest-node$OLDEST_NODE_MAJOR" "vitest core+memory+local, node $OLDEST_NODE_MAJOR" \
     run_vitest "vitest-node$OLDEST_NODE_MAJOR" --project core --project memory --project local
   step conformance "conformance certification smoke (@stowage/local)" conformance_smoke
+  step release "release dry run (changeset version, pnpm publish -r --dry-run) on a scratch copy" release_dry_run
+  step install "each package installed alone from its tarball with npm, and used" install_check
+  step examples "example third-party adapters built, tested and certified (examples/*)" certify_examples
   step bench "benchmarks, quick run (every case runs; figures not recorded)" pnpm bench --quick
 
   printf '\n'
