@@ -40,12 +40,16 @@ import { ROOT, listWorkspacePackages, type PackageManifest, type WorkspacePackag
  * `@stowage/source` condition points at), and 19 KiB of JavaScript once gzipped (dist/*.js as one
  * bundle would compress). The budget leaves about 25% headroom for the features still planned; a
  * change that crosses it raises the budget here, in the same commit, saying why.
+ *
+ * Raised from 90 / 24 KiB when retries, per-operation time limits and resumed reads moved into core
+ * (one implementation for every adapter instead of one per SDK): about 2 KiB of gzipped JavaScript,
+ * which took the JavaScript to 24.4 KiB and the tarball to 88.5 KiB.
  */
 const CORE_BUDGET = {
   /** The tarball `pnpm pack` makes (what `npm install` downloads). */
-  packedBytes: 90 * 1024,
+  packedBytes: 100 * 1024,
   /** dist/**\/*.js concatenated and gzipped (what a bundler ships, before minification). */
-  javascriptGzipBytes: 24 * 1024,
+  javascriptGzipBytes: 27 * 1024,
 } as const;
 
 type Check = () => string[] | Promise<string[]>;

@@ -70,6 +70,17 @@ export {
   type StowageConfig,
 } from './registry.ts';
 export { resolveRange } from './ranges.ts';
+export { resumableStream, type ResumeOptions } from './resumable-reads.ts';
+export {
+  DEFAULT_RETRY_POLICY,
+  isReplayableBody,
+  isRetryable,
+  resolveRetryPolicy,
+  retryDelay,
+  type ResolvedRetryPolicy,
+  type RetryPolicy,
+} from './retry.ts';
+export { attemptScope, checkTimeout, type AttemptScope } from './timeouts.ts';
 export {
   Store,
   type CapabilityRequired,

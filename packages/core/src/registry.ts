@@ -8,7 +8,9 @@ import { pathToFileURL } from 'node:url';
 import type { AdapterDefinition, Backend } from './backend.ts';
 import { assertCapabilities } from './capabilities.ts';
 import { InvalidArgumentError, StowageError, isStowageError } from './errors.ts';
+import { resolveRetryPolicy } from './retry.ts';
 import { Store, type StoreOptions } from './store.ts';
+import { checkTimeout } from './timeouts.ts';
 
 /** Loads an adapter module; the default is a dynamic `import()`. */
 export type ModuleLoader = (specifier: string) => Promise<unknown>;
@@ -281,6 +283,9 @@ function parseStoreUrl(text: string): URL {
  */
 export async function openStore(source: string | URL | BackendConfig, options: OpenOptions = {}): Promise<Store> {
   const config: BackendConfig = typeof source === 'string' || source instanceof URL ? { url: String(source) } : source;
+  // Checked before the backend opens, so that a bad option leaves nothing open.
+  resolveRetryPolicy(options.retry);
+  checkTimeout(options.timeoutMs);
   const backend = await openBackend(config, typeof source === 'string' ? maskUrl(source) : 'store', options.load ?? defaultLoader, options.env);
   return new Store(backend, options);
 }
@@ -311,7 +316,13 @@ export async function openStores(
         backend = await openBackend(backendConfig, target.includes(':') ? maskUrl(target) : target, load, false);
         backends.set(target, backend);
       }
-      stores[name] = new Store(backend, { root: storeConfig.root, maxSize: storeConfig.maxSize, strictHierarchy: storeConfig.strictHierarchy });
+      stores[name] = new Store(backend, {
+        root: storeConfig.root,
+        maxSize: storeConfig.maxSize,
+        strictHierarchy: storeConfig.strictHierarchy,
+        retry: storeConfig.retry,
+        timeoutMs: storeConfig.timeoutMs,
+      });
     }
   } catch (error) {
     await closeAll();

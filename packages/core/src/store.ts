@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import type {
   Backend,
   BackendReadResult,
@@ -23,6 +24,7 @@ import {
   throwIfAborted,
   toSource,
   type Body,
+  type SourceBody,
 } from './bodies.ts';
 import type { Capabilities } from './capabilities.ts';
 import { inferContentType } from './content-type.ts';
@@ -31,6 +33,7 @@ import {
   AlreadyExistsError,
   CapabilityNotSupportedError,
   InvalidArgumentError,
+  PreconditionFailedError,
   RangeNotSatisfiableError,
   TooLargeError,
   isStowageError,
@@ -39,6 +42,9 @@ import {
 import { compileGlob } from './glob.ts';
 import { validateContentType, validateMetadata } from './metadata.ts';
 import { assertValidKey, assertValidPrefix, normalizeRoot, utf8Length, MAX_KEY_BYTES } from './paths.ts';
+import { resumableStream } from './resumable-reads.ts';
+import { isReplayableBody, isRetryable, pause, resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy, type RetryPolicy } from './retry.ts';
+import { attemptScope, checkTimeout, timeoutError } from './timeouts.ts';
 
 /**
  * The type of an argument that needs a capability the backend lacks: passing anything to it is a
@@ -54,6 +60,15 @@ type Gate<C extends Capabilities, K extends keyof Capabilities, T> = C[K] extend
 export interface OperationOptions {
   /** Aborts the operation; the abort reaches the backend's SDK call. */
   signal?: AbortSignal | undefined;
+  /**
+   * Fails an attempt that takes longer than this many milliseconds with `UNAVAILABLE` (the store's
+   * `timeoutMs` when absent). The clock's abort reaches the backend's SDK call like the caller's.
+   * It bounds each backend call: a write until it is stored, a read until it is opened (not the
+   * reading of its stream).
+   */
+  timeoutMs?: number | undefined;
+  /** This operation's retries, instead of the store's `retry` (`false`: none). See {@link RetryPolicy}. */
+  retry?: RetryPolicy | boolean | undefined;
 }
 
 /** Options of a read. */
@@ -120,6 +135,14 @@ export interface StoreOptions {
    * `@stowage/http`. Prefer {@link Store.withSigner}, whose type then allows `signUrl`.
    */
   signer?: UrlSigner | undefined;
+  /**
+   * Repeat operations that fail with `UNAVAILABLE` (off by default; `true` takes the defaults). Only
+   * operations whose repeat is harmless are repeated, and reads that fail midway resume from the
+   * last byte: {@link RetryPolicy} says exactly which, and why.
+   */
+  retry?: RetryPolicy | boolean | undefined;
+  /** The default `timeoutMs` of every operation (none by default). */
+  timeoutMs?: number | undefined;
 }
 
 /** The capabilities of a store whose backend's are `C` and that has a URL signer. */
@@ -165,12 +188,18 @@ export class Store<C extends Capabilities = Capabilities> {
   readonly #strict: boolean;
   readonly #signer: UrlSigner | undefined;
   readonly #capabilities: C;
+  readonly #retry: ResolvedRetryPolicy | undefined;
+  readonly #retryOption: RetryPolicy | boolean | undefined;
+  readonly #timeoutMs: number | undefined;
 
   constructor(backend: Backend<C>, options: StoreOptions = {}) {
     this.#backend = backend;
     this.#root = normalizeRoot(options.root);
     this.#maxSize = checkLimit('maxSize', options.maxSize);
     this.#strict = options.strictHierarchy === true;
+    this.#retry = resolveRetryPolicy(options.retry);
+    this.#retryOption = options.retry;
+    this.#timeoutMs = checkTimeout(options.timeoutMs);
     if (options.signer !== undefined && typeof options.signer?.sign !== 'function') {
       throw new InvalidArgumentError('signer must be an object with a sign(key, options) method');
     }
@@ -195,7 +224,7 @@ export class Store<C extends Capabilities = Capabilities> {
    * keeps its own signer.
    */
   withSigner(signer: UrlSigner): Store<WithSignedUrl<C>> {
-    return new Store(this.#backend, { root: this.#root, maxSize: this.#maxSize, strictHierarchy: this.#strict, signer }) as unknown as Store<WithSignedUrl<C>>;
+    return new Store(this.#backend, { ...this.#sharedOptions(), root: this.#root, signer }) as unknown as Store<WithSignedUrl<C>>;
   }
 
   /** The backend's name, such as `'local'`. */
@@ -214,12 +243,17 @@ export class Store<C extends Capabilities = Capabilities> {
    */
   at(prefix: string): Store<C> {
     const root = normalizeRoot(prefix);
-    return new Store(this.#backend, {
-      root: this.#root + root,
-      maxSize: this.#maxSize,
-      strictHierarchy: this.#strict,
-      signer: this.#signer,
-    });
+    return new Store(this.#backend, { ...this.#sharedOptions(), root: this.#root + root, signer: this.#signer });
+  }
+
+  /** What a store made from this one keeps: limits, hierarchy rule, retries and time limit. */
+  #sharedOptions(): StoreOptions {
+    return { maxSize: this.#maxSize, strictHierarchy: this.#strict, retry: this.#retryOption, timeoutMs: this.#timeoutMs };
+  }
+
+  /** The retry policy in force for this store (`undefined`: no retries). */
+  get retryPolicy(): Readonly<Required<RetryPolicy>> | undefined {
+    return this.#retry;
   }
 
   // ---- keys and errors ----
@@ -249,8 +283,15 @@ export class Store<C extends Capabilities = Capabilities> {
     }
   }
 
-  /** Gives errors from the backend the caller's relative key and the backend's name. */
+  /**
+   * Gives errors from the backend the caller's relative key and the backend's name. Once the caller's
+   * signal fired, a failure that is not an answer (a cut connection the adapter reports as
+   * `UNAVAILABLE`, a raw error) is the abort's doing: `ABORTED`.
+   */
   #fail(error: unknown, key: string | undefined, signal: AbortSignal | undefined): never {
+    if (signal?.aborted && isStowageError(error, 'UNAVAILABLE')) {
+      throw new AbortedError(`operation on ${JSON.stringify(key ?? '')} aborted`, { key, backend: this.#backend.name, cause: error });
+    }
     if (isStowageError(error)) {
       const e = error as StowageError;
       if (key !== undefined) e.key = key;
@@ -263,12 +304,55 @@ export class Store<C extends Capabilities = Capabilities> {
     throw error;
   }
 
-  async #call<T>(key: string | undefined, signal: AbortSignal | undefined, run: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one operation: the caller's abort and the time limit reach the backend through the signal
+   * each attempt gets, and with `retryable` an attempt that fails with `UNAVAILABLE` is repeated
+   * under the retry policy. `onRepeatFailure` sees a failure (other than `UNAVAILABLE`) of a repeat,
+   * whose first attempt may have landed, and decides what it means.
+   */
+  async #call<T>(
+    key: string | undefined,
+    options: OperationOptions,
+    run: (signal: AbortSignal | undefined) => Promise<T>,
+    retryable = false,
+    onRepeatFailure?: (error: StowageError, signal: AbortSignal | undefined) => Promise<T>,
+  ): Promise<T> {
+    const { signal } = options;
     throwIfAborted(signal, key, this.#backend.name);
+    const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);
+    // Checked for every operation, so that a bad option is an error even where nothing is repeated.
+    const requested = this.#policyFor(options);
+    const policy = retryable ? requested : undefined;
+    const began = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const scope = attemptScope(signal, timeoutMs);
+      let failure: unknown;
+      try {
+        return await run(scope.signal);
+      } catch (error) {
+        failure = scope.timedOut() ? timeoutError(error, timeoutMs!, key, this.#backend.name) : error;
+      } finally {
+        scope.dispose();
+      }
+      const mapped = this.#mapped(failure, key, signal);
+      if (attempt > 1 && onRepeatFailure && isStowageError(mapped) && !isRetryable(mapped)) return onRepeatFailure(mapped, signal);
+      if (!policy || !isRetryable(mapped) || signal?.aborted || attempt >= policy.attempts) throw mapped;
+      const delay = retryDelay(policy, attempt);
+      if (Date.now() - began + delay > policy.deadlineMs) throw mapped;
+      await pause(delay, signal, key, this.#backend.name);
+    }
+  }
+
+  #policyFor(options: OperationOptions): ResolvedRetryPolicy | undefined {
+    return options.retry === undefined ? this.#retry : resolveRetryPolicy(options.retry);
+  }
+
+  /** The error an operation rejects with: backend errors get the caller's key and the backend's name. */
+  #mapped(error: unknown, key: string | undefined, signal: AbortSignal | undefined): unknown {
     try {
-      return await run();
-    } catch (error) {
       this.#fail(error, key, signal);
+    } catch (mapped) {
+      return mapped;
     }
   }
 
@@ -277,7 +361,7 @@ export class Store<C extends Capabilities = Capabilities> {
   /** The object's metadata; `NotFoundError` when missing. */
   async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
     const full = this.#absolute(key);
-    const info = await this.#call(key, options.signal, () => this.#backend.stat(full, { signal: options.signal }));
+    const info = await this.#call(key, options, (signal) => this.#backend.stat(full, { signal }), true);
     return this.#info(info);
   }
 
@@ -302,7 +386,7 @@ export class Store<C extends Capabilities = Capabilities> {
       const normalized = this.#checkRange(range);
       if ((('length' in normalized && normalized.length === 0) || ('suffix' in normalized && normalized.suffix === 0))) {
         // Zero bytes asked: answer from stat, so no backend needs a special case for an empty range.
-        const info = await this.stat(key, { signal });
+        const info = await this.stat(key, options);
         const offset = 'offset' in normalized ? normalized.offset : info.size;
         if (offset > info.size) {
           throw new RangeNotSatisfiableError(`range starts at ${offset}, past the end of ${JSON.stringify(key)} (${info.size} bytes)`, {
@@ -314,10 +398,24 @@ export class Store<C extends Capabilities = Capabilities> {
         return { info, body: emptyStream(), range: { offset, length: 0 } };
       }
     }
-    const result: BackendReadResult = await this.#call(key, signal, () => this.#backend.read(full, { signal, range }));
+    const result: BackendReadResult = await this.#call(key, options, (attemptSignal) => this.#backend.read(full, { signal: attemptSignal, range }), true);
+    const policy = this.#policyFor(options);
+    // With retries, a stream that breaks midway resumes from its last byte (or fails as UNAVAILABLE).
+    const body = policy
+      ? resumableStream({
+          first: result,
+          reopen: this.#backend.capabilities.rangeRead
+            ? (resumeRange) => this.#call(key, { ...options, retry: false }, (attemptSignal) => this.#backend.read(full, { signal: attemptSignal, range: resumeRange }))
+            : undefined,
+          policy,
+          signal,
+          key,
+          backend: this.#backend.name,
+        })
+      : result.body;
     return {
       info: this.#info(result.info),
-      body: guardReadStream(result.body, signal, key, this.#backend.name),
+      body: guardReadStream(body, signal, key, this.#backend.name),
       range: result.range,
     };
   }
@@ -398,25 +496,50 @@ export class Store<C extends Capabilities = Capabilities> {
     }
     throwIfAborted(options.signal, key, backendName);
     if (this.#strict) await this.#checkHierarchy(key, options.signal);
-    const metered = meterBody(declared === undefined ? source.chunks : exactly(source.chunks, declared, key), {
-      maxSize: limit,
-      signal: options.signal,
-      key,
-      backend: backendName,
-    });
-    const info = await this.#call(key, options.signal, () =>
-      this.#backend.write(full, {
+    let unread: SourceBody | undefined = source;
+    let digest: string | undefined;
+    const attempt = async (signal: AbortSignal | undefined): Promise<ObjectInfo> => {
+      // Each attempt reads the body from the start: the converted source once, then (for bodies that
+      // can be sent again) a fresh conversion.
+      const chunks = (unread ?? toSource(body, key)).chunks;
+      unread = undefined;
+      const metered = meterBody(declared === undefined ? chunks : exactly(chunks, declared, key), { maxSize: limit, signal, key, backend: backendName });
+      const written = await this.#backend.write(full, {
         body: metered.chunks,
         size,
         contentType,
         metadata,
         ifNoneMatch: ifNoneMatch as '*' | undefined,
         ifMatch: ifMatch as string | undefined,
-        signal: options.signal,
+        signal,
         sha256: metered.sha256,
         bytesWritten: metered.bytes,
-      }),
-    );
+      });
+      return written;
+    };
+    const onRepeatFailure = async (error: StowageError, signal: AbortSignal | undefined): Promise<ObjectInfo> => {
+      // The first attempt may have landed with its answer lost; the repeat then meets the caller's own write.
+      if (ifNoneMatch === '*' && error.code === 'ALREADY_EXISTS') {
+        digest ??= await digestOf(body, key);
+        const stored = await this.#backend.stat(full, { signal }).catch(() => undefined);
+        const same =
+          stored !== undefined &&
+          stored.sha256 === digest &&
+          stored.size === size &&
+          stored.contentType === contentType &&
+          (!caps.userMetadata || sameRecord(stored.metadata, metadata));
+        if (same) return stored;
+        throw error;
+      }
+      if (ifMatch !== undefined && error.code === 'PRECONDITION_FAILED') {
+        throw new PreconditionFailedError(
+          `${error.message} (on a repeat: an earlier attempt failed after it may have reached the backend, so this write may have been applied; read the object again before deciding)`,
+          { key, backend: backendName, cause: error },
+        );
+      }
+      throw error;
+    };
+    const info = await this.#call(key, options, attempt, isReplayableBody(body), onRepeatFailure);
     return this.#info(info);
   }
 
@@ -442,7 +565,7 @@ export class Store<C extends Capabilities = Capabilities> {
   /** Deletes the object; deleting a missing key succeeds. */
   async delete(key: string, options: OperationOptions = {}): Promise<void> {
     const full = this.#absolute(key);
-    await this.#call(key, options.signal, () => this.#backend.delete(full, { signal: options.signal }));
+    await this.#call(key, options, (signal) => this.#backend.delete(full, { signal }), true);
   }
 
   /** Deletes several objects (missing ones are ignored), in batches the backend can take. */
@@ -450,10 +573,15 @@ export class Store<C extends Capabilities = Capabilities> {
     const all = Array.from(keys, (key) => this.#absolute(key));
     for (let i = 0; i < all.length; i += DELETE_BATCH) {
       const batch = all.slice(i, i + DELETE_BATCH);
-      await this.#call(undefined, options.signal, async () => {
-        if (this.#backend.deleteMany) await this.#backend.deleteMany(batch, { signal: options.signal });
-        else for (const key of batch) await this.#backend.delete(key, { signal: options.signal });
-      });
+      await this.#call(
+        undefined,
+        options,
+        async (signal) => {
+          if (this.#backend.deleteMany) await this.#backend.deleteMany(batch, { signal });
+          else for (const key of batch) await this.#backend.delete(key, { signal });
+        },
+        true,
+      );
     }
   }
 
@@ -470,10 +598,13 @@ export class Store<C extends Capabilities = Capabilities> {
     if (options.cursor !== undefined && (typeof options.cursor !== 'string' || options.cursor === '')) throw new InvalidArgumentError('cursor must be a non-empty string from a previous page');
     const { signal } = options;
     if (options.delimiter === '/' && !this.#backend.capabilities.listDelimiter) {
-      return this.#call(prefix, signal, () => this.#listFolded(this.#root + prefix, limit, options.cursor, signal));
+      return this.#call(prefix, options, (attemptSignal) => this.#listFolded(this.#root + prefix, limit, options.cursor, attemptSignal), true);
     }
-    const page = await this.#call(prefix, signal, () =>
-      this.#backend.list({ prefix: this.#root + prefix, delimiter: options.delimiter, limit, cursor: options.cursor, signal }),
+    const page = await this.#call(
+      prefix,
+      options,
+      (attemptSignal) => this.#backend.list({ prefix: this.#root + prefix, delimiter: options.delimiter, limit, cursor: options.cursor, signal: attemptSignal }),
+      true,
     );
     if (this.#root === '') return page;
     return {
@@ -526,7 +657,7 @@ export class Store<C extends Capabilities = Capabilities> {
   /** Objects whose key matches the glob (`**`, `*`, `?`, `[...]`); only the pattern's literal prefix is listed. */
   async *glob(pattern: string, options: OperationOptions = {}): AsyncGenerator<ListEntry> {
     const glob = compileGlob(pattern);
-    for await (const entry of this.listAll({ prefix: glob.prefix, signal: options.signal })) {
+    for await (const entry of this.listAll({ ...operationOptions(options), prefix: glob.prefix })) {
       if (glob.test(entry.key)) yield entry;
     }
   }
@@ -537,7 +668,7 @@ export class Store<C extends Capabilities = Capabilities> {
   async isFolder(folder: string, options: OperationOptions = {}): Promise<boolean> {
     // Checked like a key, root included, so that a name too long under this root is INVALID_PATH here too.
     this.#absolute(folder, 'folder');
-    const page = await this.list({ prefix: `${folder}/`, limit: 1, signal: options.signal });
+    const page = await this.list({ ...operationOptions(options), prefix: `${folder}/`, limit: 1 });
     return page.items.length > 0 || page.prefixes.length > 0;
   }
 
@@ -545,7 +676,7 @@ export class Store<C extends Capabilities = Capabilities> {
   async *listFolders(folder?: string, options: OperationOptions = {}): AsyncGenerator<string> {
     if (folder !== undefined) this.#absolute(folder, 'folder');
     const prefix = folder === undefined ? '' : `${folder}/`;
-    for await (const page of this.pages({ prefix, delimiter: '/', signal: options.signal })) yield* page.prefixes;
+    for await (const page of this.pages({ ...operationOptions(options), prefix, delimiter: '/' })) yield* page.prefixes;
   }
 
   /** Deletes every object below `folder/`; returns how many were deleted. */
@@ -553,7 +684,7 @@ export class Store<C extends Capabilities = Capabilities> {
     this.#absolute(folder, 'folder');
     let count = 0;
     let batch: string[] = [];
-    for await (const entry of this.listAll({ prefix: `${folder}/`, signal: options.signal })) {
+    for await (const entry of this.listAll({ ...operationOptions(options), prefix: `${folder}/` })) {
       batch.push(entry.key);
       if (batch.length === DELETE_BATCH) {
         await this.deleteMany(batch, options);
@@ -574,10 +705,17 @@ export class Store<C extends Capabilities = Capabilities> {
     const ifNoneMatch = this.#copyCondition(options, to);
     if (this.#strict) await this.#checkHierarchy(to, options.signal);
     if (this.#backend.copy && this.#backend.capabilities.copy === 'native') {
-      const info = await this.#call(from, options.signal, () => this.#backend.copy!(source, target, { ifNoneMatch, signal: options.signal }));
+      const onRepeatFailure = async (error: StowageError, signal: AbortSignal | undefined): Promise<ObjectInfo> => {
+        // A create-only copy whose first attempt landed finds its own copy: the source's bytes.
+        if (ifNoneMatch !== '*' || error.code !== 'ALREADY_EXISTS') throw error;
+        const [original, copied] = await Promise.all([this.#backend.stat(source, { signal }), this.#backend.stat(target, { signal })]).catch(() => [undefined, undefined]);
+        if (original?.sha256 !== undefined && copied?.sha256 === original.sha256 && copied.size === original.size) return copied;
+        throw error;
+      };
+      const info = await this.#call(from, options, (signal) => this.#backend.copy!(source, target, { ifNoneMatch, signal }), true, onRepeatFailure);
       return this.#info(info);
     }
-    return this.#copyThrough(from, to, ifNoneMatch, options.signal);
+    return this.#copyThrough(from, to, ifNoneMatch, options);
   }
 
   /** Moves `from` to `to`: atomic, native or copy-then-delete, as the `move` capability says. */
@@ -588,7 +726,7 @@ export class Store<C extends Capabilities = Capabilities> {
     if (source === target) return this.stat(from, options);
     if (this.#strict) await this.#checkHierarchy(to, options.signal);
     if (this.#backend.move && this.#backend.capabilities.move !== 'emulated') {
-      const info = await this.#call(from, options.signal, () => this.#backend.move!(source, target, { ifNoneMatch, signal: options.signal }));
+      const info = await this.#call(from, options, (signal) => this.#backend.move!(source, target, { ifNoneMatch, signal }));
       return this.#info(info);
     }
     const info = await this.copy(from, to, options);
@@ -604,9 +742,9 @@ export class Store<C extends Capabilities = Capabilities> {
     return '*';
   }
 
-  async #copyThrough(from: string, to: string, ifNoneMatch: '*' | undefined, signal: AbortSignal | undefined): Promise<ObjectInfo> {
-    const { info, body } = await this.get(from, { signal });
-    const writeOptions: WriteOptions = { contentType: info.contentType, signal, size: info.size };
+  async #copyThrough(from: string, to: string, ifNoneMatch: '*' | undefined, options: OperationOptions): Promise<ObjectInfo> {
+    const { info, body } = await this.get(from, options);
+    const writeOptions: WriteOptions = { ...options, contentType: info.contentType, size: info.size };
     if (Object.keys(info.metadata).length > 0) writeOptions.metadata = info.metadata;
     if (ifNoneMatch) writeOptions.ifNoneMatch = ifNoneMatch;
     return (this as Store).write(to, body, writeOptions);
@@ -626,13 +764,13 @@ export class Store<C extends Capabilities = Capabilities> {
     if (method !== 'GET' && method !== 'PUT') throw new InvalidArgumentError(`method must be 'GET' or 'PUT', got ${JSON.stringify(method)}`);
     if (options.contentType !== undefined) validateContentType(options.contentType, key as string);
     const signer = this.#signer;
-    if (signer) return this.#call(key as string, undefined, async () => signer.sign(full, { method, expiresIn, contentType: options.contentType }));
-    return this.#call(key as string, undefined, () => this.#backend.signUrl!(full, { ...options, method, expiresIn }));
+    if (signer) return this.#call(key as string, {}, async () => signer.sign(full, { method, expiresIn, contentType: options.contentType }));
+    return this.#call(key as string, {}, () => this.#backend.signUrl!(full, { ...options, method, expiresIn }));
   }
 
   /** Resolves when the backend answers; throws a `StowageError` (usually `UNAVAILABLE`) otherwise. */
   async health(options: OperationOptions = {}): Promise<void> {
-    await this.#call(undefined, options.signal, () => this.#backend.health({ signal: options.signal }));
+    await this.#call(undefined, options, (signal) => this.#backend.health({ signal }), true);
   }
 
   /** Releases the backend's own connections and handles (shared by every store made with `at`). */
@@ -667,6 +805,23 @@ function decodeFoldedCursor(cursor: string): [string, string | undefined] {
     // not one of ours: reported below
   }
   throw new InvalidArgumentError('cursor does not come from a delimiter listing of this store');
+}
+
+/** The options of an operation that every operation it is built of shares. */
+function operationOptions(options: OperationOptions): OperationOptions {
+  return { signal: options.signal, timeoutMs: options.timeoutMs, retry: options.retry };
+}
+
+/** The SHA-256 of a body that can be read again (see `isReplayableBody`). */
+async function digestOf(body: Body, key: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of toSource(body, key).chunks) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((name) => a[name] === b[name]);
 }
 
 /** Fails with `InvalidArgumentError` when a stream yields more or fewer bytes than its declared size. */

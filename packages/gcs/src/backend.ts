@@ -20,6 +20,7 @@ import {
 } from '@stowage/core';
 import type { Bucket, File, FileMetadata, Storage } from '@google-cloud/storage';
 import { openClient, type GcsOptions } from './client.ts';
+import { abandonOnAbort } from './cancellation.ts';
 import { emptyBody, openDownload } from './downloads.ts';
 import { mapGcsError, type FailureContext } from './gcs-errors.ts';
 import { listEntry, objectInfo, preconditionsOfEtag, type GenerationPreconditions } from './object-metadata.ts';
@@ -139,7 +140,7 @@ export class GcsBackend implements Backend<GcsCapabilities> {
 
   async #metadata(key: string, context: OperationContext): Promise<FileMetadata> {
     try {
-      const [metadata] = await this.#file(key).getMetadata();
+      const [metadata] = await abandonOnAbort(this.#file(key).getMetadata(), context.signal);
       return metadata;
     } catch (error) {
       throw this.#fail(error, { doing: 'stat', key, signal: context.signal });
@@ -156,7 +157,7 @@ export class GcsBackend implements Backend<GcsCapabilities> {
     if (options.range === undefined) {
       // A whole read asks for the metadata and the bytes at once; when the bytes turn out to be of
       // another generation than the metadata (an overwrite in between), it reads the pinned way.
-      const [metadata, download] = await Promise.allSettled([this.#metadata(key, options), openDownload(this.#file(key), undefined, mapError)]);
+      const [metadata, download] = await Promise.allSettled([this.#metadata(key, options), openDownload(this.#file(key), undefined, mapError, signal)]);
       if (metadata.status === 'rejected') {
         if (download.status === 'fulfilled') download.value.cancel();
         throw metadata.reason;
@@ -178,6 +179,7 @@ export class GcsBackend implements Backend<GcsCapabilities> {
           this.#file(key, metadata.generation),
           range === undefined ? undefined : { start: range.offset, end: range.offset + range.length - 1 },
           mapError,
+          signal,
         );
         return { info, body: download.body, range };
       } catch (error) {
@@ -224,7 +226,7 @@ export class GcsBackend implements Backend<GcsCapabilities> {
 
   async delete(key: string, context: OperationContext): Promise<void> {
     try {
-      await this.#file(key).delete({ ignoreNotFound: true });
+      await abandonOnAbort(this.#file(key).delete({ ignoreNotFound: true }), context.signal);
     } catch (error) {
       throw this.#fail(error, { doing: 'delete', key, signal: context.signal });
     }
@@ -246,14 +248,14 @@ export class GcsBackend implements Backend<GcsCapabilities> {
     const prefix = this.#prefix + options.prefix;
     try {
       // With `fields` the client hands back the raw items rather than File objects: read the response.
-      const [, , response] = await this.#bucket.getFiles({
+      const [, , response] = await abandonOnAbort(this.#bucket.getFiles({
         prefix,
         delimiter: options.delimiter,
         maxResults: options.limit,
         pageToken: options.cursor,
         autoPaginate: false,
         fields: 'items(name,size,timeCreated,updated,generation,metageneration),prefixes,nextPageToken',
-      });
+      }), options.signal);
       const page = (response ?? {}) as { items?: FileMetadata[]; prefixes?: string[]; nextPageToken?: string };
       return {
         items: (page.items ?? []).map((item) => listEntry(this.#relative(String(item.name)), item)),
@@ -270,7 +272,7 @@ export class GcsBackend implements Backend<GcsCapabilities> {
     if (from === to) return this.#onItself(from, options);
     const createOnly = options.ifNoneMatch === '*';
     try {
-      const [, response] = await this.#file(from).copy(this.#file(to), createOnly ? { preconditionOpts: { ifGenerationMatch: 0 } } : {});
+      const [, response] = await abandonOnAbort(this.#file(from).copy(this.#file(to), createOnly ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}), options.signal);
       return objectInfo(to, this.#resourceOf(response, to));
     } catch (error) {
       throw this.#fail(error, { doing: 'copy', key: from, signal: options.signal, createOnly });
@@ -288,7 +290,7 @@ export class GcsBackend implements Backend<GcsCapabilities> {
     if (this.#atomicMove) {
       try {
         // The client resolves with the destination File and the API response, whatever its types say.
-        const [, response] = (await this.#file(from).moveFileAtomic(this.#file(to), preconditionOpts)) as unknown as [File, unknown];
+        const [, response] = (await abandonOnAbort(this.#file(from).moveFileAtomic(this.#file(to), preconditionOpts), options.signal)) as unknown as [File, unknown];
         return objectInfo(to, this.#resourceOf(response, to));
       } catch (error) {
         throw this.#fail(error, { doing: 'move', key: from, signal: options.signal, createOnly });
@@ -297,13 +299,13 @@ export class GcsBackend implements Backend<GcsCapabilities> {
     const source = await this.#metadata(from, options);
     let copied: FileMetadata;
     try {
-      const [, response] = await this.#file(from, source.generation).copy(this.#file(to), preconditionOpts);
+      const [, response] = await abandonOnAbort(this.#file(from, source.generation).copy(this.#file(to), preconditionOpts), options.signal);
       copied = this.#resourceOf(response, to);
     } catch (error) {
       throw this.#fail(error, { doing: 'move', key: from, signal: options.signal, createOnly });
     }
     try {
-      await this.#file(from).delete({ ifGenerationMatch: source.generation, ignoreNotFound: true });
+      await abandonOnAbort(this.#file(from).delete({ ifGenerationMatch: source.generation, ignoreNotFound: true }), options.signal);
     } catch (error) {
       if ((error as { code?: unknown }).code !== 412) throw this.#fail(error, { doing: 'delete the source of the move of', key: from, signal: options.signal });
     }
@@ -345,7 +347,7 @@ export class GcsBackend implements Backend<GcsCapabilities> {
   /** Lists one key below the prefix: it needs only `storage.objects.list`, not access to the bucket's own metadata. */
   async health(context: OperationContext): Promise<void> {
     try {
-      await this.#bucket.getFiles({ prefix: this.#prefix, maxResults: 1, autoPaginate: false, fields: 'nextPageToken' });
+      await abandonOnAbort(this.#bucket.getFiles({ prefix: this.#prefix, maxResults: 1, autoPaginate: false, fields: 'nextPageToken' }), context.signal);
     } catch (error) {
       throw this.#fail(error, { doing: `reach the bucket ${JSON.stringify(this.#bucket.name)}`, signal: context.signal });
     }

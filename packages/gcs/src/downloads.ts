@@ -36,13 +36,16 @@ export interface Download {
 /**
  * Opens `file` for reading (`start`/`end` inclusive, as HTTP ranges are) and resolves once the
  * server has answered, so that a missing object or a refused request rejects here rather than in the
- * middle of the caller's first read. Errors of the stream pass through `mapError`.
+ * middle of the caller's first read. Errors of the stream pass through `mapError`. `signal` destroys
+ * the request when it fires, also after it answered (the body stream then fails).
  */
 export async function openDownload(
   file: File,
   range: { start: number; end: number } | undefined,
   mapError: (error: unknown) => unknown,
+  signal?: AbortSignal,
 ): Promise<Download> {
+  signal?.throwIfAborted();
   const stream = file.createReadStream({
     // Stowage reports the stored size; bytes must be the stored bytes, never a decompressed version.
     decompress: false,
@@ -62,6 +65,19 @@ export async function openDownload(
     };
     stream.once('error', onError);
     stream.on('response', onResponse);
+    // An abort destroys the request (its socket included): before the answer it rejects here; after
+    // it, the body stream ends early and its reader sees the abort. No error is emitted, so that a
+    // body nobody reads yet cannot raise one with no listener.
+    if (signal) {
+      const onAbort = (): void => {
+        stream.off('response', onResponse);
+        stream.off('error', onError);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+        stream.destroy();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.once('close', () => signal.removeEventListener('abort', onAbort));
+    }
     // The client sends the request on the first read.
     stream.read(0);
   });

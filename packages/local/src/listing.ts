@@ -38,7 +38,8 @@ interface DirectoryEntry {
   folder: boolean;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a name that starts with U+FEFF is a key that starts with it, not a byte-order mark to drop.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Whether the folder at `folderKey` is a plain directory reached without any link. */
 async function isPlainDirectory(layout: RootLayout, folderKey: string): Promise<boolean> {

@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, readlink, rm, stat, symlink, writeFile } from
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Store, openStore, type ListEntry } from '@stowage/core';
+import { Store, compareUtf8, openStore, type ListEntry } from '@stowage/core';
 import { INTERNAL_DIR, LOCAL_CAPABILITIES, LocalBackend, adapter } from '@stowage/local';
 import { expectCode, temporaryDirectory, temporaryFiles, treeOf, useTestRoot } from './helpers.ts';
 
@@ -489,5 +489,21 @@ describe('health and the registry', () => {
     expect(store.unwrap()).toBe(join(root, 'relative'));
     await store.write('x.txt', 'relative');
     expect(await readFile(join(root, 'relative', 'x.txt'), 'utf8')).toBe('relative');
+  });
+});
+
+describe('keys that start with U+FEFF', () => {
+  it('list as they are (the name is not taken for a byte-order mark)', async () => {
+    const directory = await temporaryDirectory('stowage-local-bom-');
+    try {
+      const store = new Store(new LocalBackend({ root: directory }));
+      const keys = ['a/\ufeff', 'a/\ufeffb', 'a/x/\ufeffc'];
+      for (const key of keys) await store.write(key, key);
+      const listed: string[] = [];
+      for await (const entry of store.listAll({ prefix: 'a/' })) listed.push(entry.key);
+      expect(listed).toEqual(['a/x/\ufeffc', 'a/\ufeff', 'a/\ufeffb'].sort(compareUtf8));
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
   });
 });

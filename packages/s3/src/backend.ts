@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -142,6 +143,10 @@ export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 /** The default number of parts in flight. */
 export const DEFAULT_PART_CONCURRENCY = 4;
 const DELETE_BATCH = 1000;
+/** Tries to abort a failed multipart upload (see `#abortUpload`). */
+const ABORT_ATTEMPTS = 4;
+/** Characters of valid keys that XML 1.0 cannot hold. */
+const XML_UNSENDABLE = /[\ufffe\uffff]/;
 
 interface Conditions {
   ifNoneMatch?: '*' | undefined;
@@ -493,7 +498,7 @@ export class S3Backend implements Backend<S3Capabilities> {
           { abortSignal: signal },
         );
       } finally {
-        await this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: probe, UploadId })).catch(() => undefined);
+        await this.#abortUpload(probe, UploadId!);
       }
     };
     try {
@@ -606,8 +611,26 @@ export class S3Backend implements Backend<S3Capabilities> {
       // A part still in flight could land after the abort and be kept: let them settle first. And
       // never with the caller's signal: the abort must reach the server even when the caller gave up.
       await Promise.allSettled(inFlight);
-      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: s3Key, UploadId: uploadId })).catch(() => undefined);
+      await this.#abortUpload(s3Key, uploadId);
       throw error;
+    }
+  }
+
+  /**
+   * Aborts a multipart upload that failed, so that its parts do not stay stored (and billed) out of
+   * sight. The failure that brought us here is often the network's, and the connections the SDK
+   * keeps may be the broken ones: the abort is tried a few times, whatever the client's own retry
+   * setting. An upload it still cannot abort is left to the bucket's lifecycle rule.
+   */
+  async #abortUpload(s3Key: string, uploadId: string): Promise<void> {
+    for (let attempt = 1; attempt <= ABORT_ATTEMPTS; attempt++) {
+      try {
+        await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: s3Key, UploadId: uploadId }));
+        return;
+      } catch (error) {
+        if (s3CodeOf(error) === 'NoSuchUpload' || statusOf(error) === 404) return;
+        if (attempt < ABORT_ATTEMPTS) await sleep(50 * 2 ** attempt);
+      }
     }
   }
 
@@ -695,7 +718,7 @@ export class S3Backend implements Backend<S3Capabilities> {
       etag ??= (await this.#head(to, undefined)).ETag ?? '';
       return { etag, versionId: response.VersionId, lastModified: undefined };
     } catch (error) {
-      await this.#client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: target, UploadId: uploadId })).catch(() => undefined);
+      await this.#abortUpload(target, uploadId);
       throw error;
     }
   }
@@ -710,6 +733,11 @@ export class S3Backend implements Backend<S3Capabilities> {
   }
 
   async deleteMany(keys: readonly string[], context: OperationContext): Promise<void> {
+    // DeleteObjects takes its keys in an XML body, and XML 1.0 cannot carry U+FFFE or U+FFFF (valid
+    // in keys, and in the URL of a single DeleteObject): such keys are deleted one by one.
+    const unsendable = keys.filter((key) => XML_UNSENDABLE.test(key));
+    for (const key of unsendable) await this.delete(key, context);
+    if (unsendable.length > 0) keys = keys.filter((key) => !XML_UNSENDABLE.test(key));
     for (let index = 0; index < keys.length; index += DELETE_BATCH) {
       const batch = keys.slice(index, index + DELETE_BATCH);
       let response;

@@ -113,6 +113,13 @@ describe.skipIf(main.settings === undefined)(`s3 adapter on ${main.name ?? 'no s
     expect(await pendingUploads(client, settings.bucket!, `${prefix}aborted/`)).toEqual([]);
   }, 60_000);
 
+  it('deleteMany deletes keys holding U+FFFE or U+FFFF, which the XML body of DeleteObjects cannot carry', async () => {
+    const keys = ['nonchar/a\uffff', 'nonchar/\ufffeb', 'nonchar/plain'];
+    for (const key of keys) await store.write(key, key);
+    await store.deleteMany(keys);
+    for (const key of keys) expect(await store.exists(key)).toBe(false);
+  });
+
   it('presigned GET and PUT URLs work with plain fetch; a tampered signature or key is refused', async () => {
     await store.write('signed/a.txt', 'content of a');
     await store.write('signed/b.txt', 'content of b');

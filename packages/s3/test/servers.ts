@@ -3,7 +3,7 @@
  * random prefix of the shared bucket, and a raw S3Client for checks behind stowage's back.
  */
 import { randomBytes } from 'node:crypto';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import { Store } from '@stowage/core';
 import { S3Backend, type S3Options } from '@stowage/s3';
@@ -34,16 +34,21 @@ export function backendOptions(settings: Record<string, string>, options: Partia
   };
 }
 
-/** A client of its own for the server, configured as the adapter configures its own. */
-export function rawClient(settings: Record<string, string>): S3Client {
-  return new S3Client({
+/** The configuration of a client of the server, as the adapter configures its own. */
+export function rawClientConfig(settings: Record<string, string>): S3ClientConfig {
+  return {
     endpoint: settings.endpoint,
     region: settings.region,
     forcePathStyle: settings.forcePathStyle === 'true',
     credentials: { accessKeyId: settings.accessKeyId!, secretAccessKey: settings.secretAccessKey! },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  };
+}
+
+/** A client of its own for the server, configured as the adapter configures its own. */
+export function rawClient(settings: Record<string, string>): S3Client {
+  return new S3Client(rawClientConfig(settings));
 }
 
 /**

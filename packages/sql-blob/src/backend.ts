@@ -303,8 +303,8 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     for (const [where, parameters] of this.#chunkRows(key, chunks, size)) await connection.query(`DELETE FROM ${this.#chunkTable} WHERE ${where}`, parameters);
   }
 
-  #fail(error: unknown, doing: string, key?: string): Error {
-    return mapDatabaseError(error, this.name, doing, key);
+  #fail(error: unknown, doing: string, key?: string, signal?: AbortSignal): Error {
+    return mapDatabaseError(error, this.name, doing, key, signal);
   }
 
   #parse(row: Record<string, unknown>): StoredRow {
@@ -345,10 +345,10 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     };
   }
 
-  async #row(connection: Connection, key: string, options: { data?: boolean; lock?: boolean } = {}): Promise<StoredRow | undefined> {
+  async #row(connection: Connection, key: string, options: { data?: boolean; lock?: boolean; signal?: AbortSignal | undefined } = {}): Promise<StoredRow | undefined> {
     const data = options.data === true ? `, ${this.#dialect.quote('data')} AS data` : '';
     const lock = options.lock === true ? this.#dialect.lockClause : '';
-    const { rows } = await connection.query(`SELECT ${this.#infoSelect}${data} FROM ${this.#table} WHERE ${this.#keyColumn} = ?${lock}`, [this.#dialect.keyParameter(key)]);
+    const { rows } = await connection.query(`SELECT ${this.#infoSelect}${data} FROM ${this.#table} WHERE ${this.#keyColumn} = ?${lock}`, [this.#dialect.keyParameter(key)], options.signal);
     return rows[0] ? this.#parse(rows[0]) : undefined;
   }
 
@@ -411,30 +411,31 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     };
   }
 
-  async stat(key: string): Promise<ObjectInfo> {
+  async stat(key: string, context: OperationContext = {}): Promise<ObjectInfo> {
     let row: StoredRow | undefined;
     try {
-      row = await this.#row(this.#dialect, key);
+      row = await this.#row(this.#dialect, key, { signal: context.signal });
     } catch (error) {
-      throw this.#fail(error, 'stat', key);
+      throw this.#fail(error, 'stat', key, context.signal);
     }
     if (!row) throw new NotFoundError(`no object at ${JSON.stringify(key)}`, { key, backend: this.name });
     return this.#info(row);
   }
 
   async read(key: string, options: OperationContext & { range?: ByteRange | undefined }): Promise<BackendReadResult> {
+    const { signal } = options;
     let row: StoredRow | undefined;
     let snapshot: Snapshot | undefined;
     try {
-      row = await this.#row(this.#dialect, key, { data: true });
+      row = await this.#row(this.#dialect, key, { data: true, signal });
       if (row?.chunks) {
         // Read a chunked object inside one snapshot, so a concurrent overwrite (which deletes the old chunks) cannot cut the stream.
-        snapshot = await this.#dialect.snapshot();
+        snapshot = await this.#dialect.snapshot(signal);
         if (snapshot) row = await this.#row(snapshot, key, { data: true });
       }
     } catch (error) {
       await snapshot?.release().catch(() => undefined);
-      throw this.#fail(error, 'read', key);
+      throw this.#fail(error, 'read', key, signal);
     }
     if (!row) {
       await snapshot?.release().catch(() => undefined);
@@ -462,6 +463,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
           const { rows } = await connection.query(
             `SELECT ${this.#dialect.quote('data')} AS data FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ? AND seq = ?`,
             [this.#dialect.keyParameter(key), chunks.version, seq],
+            signal,
           );
           if (!rows[0]) throw new PreconditionFailedError(`${JSON.stringify(key)} was overwritten or deleted while it was being read`, { key, backend: this.name });
           piece = toBuffer(rows[0].data).subarray(start - seq * chunks.chunkSize, end - seq * chunks.chunkSize);
@@ -469,16 +471,16 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         const body = sliceStream(piece);
         return range ? { info, body, range } : { info, body };
       } catch (error) {
-        throw this.#fail(error, 'read', key);
+        throw this.#fail(error, 'read', key, signal);
       } finally {
         await snapshot?.release().catch(() => undefined);
       }
     }
-    const body = chunks ? this.#chunkStream(key, chunks, start, end, snapshot) : sliceStream((row.data ?? EMPTY).subarray(start, end));
+    const body = chunks ? this.#chunkStream(key, chunks, start, end, snapshot, signal) : sliceStream((row.data ?? EMPTY).subarray(start, end));
     return range ? { info, body, range } : { info, body };
   }
 
-  #chunkStream(key: string, chunks: ChunkPointer, start: number, end: number, snapshot: Snapshot | undefined): ReadableStream<Uint8Array> {
+  #chunkStream(key: string, chunks: ChunkPointer, start: number, end: number, snapshot: Snapshot | undefined, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
     const connection: Connection = snapshot ?? this.#dialect;
     const keyParameter = this.#dialect.keyParameter(key);
     let position = start;
@@ -498,6 +500,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
             const { rows } = await connection.query(
               `SELECT ${this.#dialect.quote('data')} AS data FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ? AND seq = ?`,
               [keyParameter, chunks.version, seq],
+              signal,
             );
             if (!rows[0]) {
               throw new PreconditionFailedError(`${JSON.stringify(key)} was overwritten or deleted while it was being read`, { key, backend: this.name });
@@ -514,7 +517,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
             }
           } catch (error) {
             await release();
-            controller.error(this.#fail(error, 'read', key));
+            controller.error(this.#fail(error, 'read', key, signal));
           }
         },
         cancel: release,
@@ -525,9 +528,10 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
 
   async write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
     const dialect = this.#dialect;
+    const { signal } = request;
     try {
       // Fail early when the outcome is already certain; checked again, under lock, at commit.
-      if (request.ifNoneMatch === '*' && (await this.#row(dialect, key))) {
+      if (request.ifNoneMatch === '*' && (await this.#row(dialect, key, { signal }))) {
         throw new AlreadyExistsError(`an object exists at ${JSON.stringify(key)}`, { key, backend: this.name });
       }
       const chunks = fixedChunks(request.body, this.#chunkSize);
@@ -537,7 +541,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       if (!second || second.done) {
         const data = first.done ? EMPTY : first.value;
         const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
-        return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request));
+        return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request), signal);
       }
       if (!this.#chunked) {
         // A legacy table without chunk rows: the object goes inline, bounded by maxObjectSize (enforced by Store as the body flows).
@@ -545,7 +549,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         for await (const part of chunks) parts.push(part);
         const data = Buffer.concat(parts);
         const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
-        return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request));
+        return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request), signal);
       }
       const pointer: ChunkPointer = { version: newVersion(), chunkSize: this.#chunkSize };
       const keyParameter = dialect.keyParameter(key);
@@ -554,11 +558,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         let seq = 0;
         let size = 0;
         for (const part of [first.value!, second.value]) {
-          await connection.query(insertChunk, [keyParameter, pointer.version, seq++, part]);
+          await connection.query(insertChunk, [keyParameter, pointer.version, seq++, part], signal);
           size += part.byteLength;
         }
         for await (const part of chunks) {
-          await connection.query(insertChunk, [keyParameter, pointer.version, seq++, part]);
+          await connection.query(insertChunk, [keyParameter, pointer.version, seq++, part], signal);
           size += part.byteLength;
         }
         return size;
@@ -566,31 +570,31 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       const finish = (connection: Connection, size: number): Promise<ObjectInfo> =>
         this.#commitRow(connection, key, { ...base, data: EMPTY, size, sha256: request.sha256(), chunks: pointer }, request);
       if (!dialect.stagesChunks) {
-        return await dialect.transaction(async (connection) => finish(connection, await streamChunks(connection)));
+        return await dialect.transaction(async (connection) => finish(connection, await streamChunks(connection)), signal);
       }
       // SQLite: one writer per database, so the chunks are staged in short statements under a version
       // nobody points at yet, and only the switch of the main row is one (short) transaction.
       try {
         const size = await streamChunks(dialect);
-        return await dialect.transaction((connection) => finish(connection, size));
+        return await dialect.transaction((connection) => finish(connection, size), signal);
       } catch (error) {
         await dialect.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [keyParameter, pointer.version]).catch(() => undefined);
         throw error;
       }
     } catch (error) {
-      throw this.#fail(error, 'write', key);
+      throw this.#fail(error, 'write', key, signal);
     }
   }
 
-  async delete(key: string): Promise<void> {
-    await this.#deleteKeys([key]);
+  async delete(key: string, context: OperationContext = {}): Promise<void> {
+    await this.#deleteKeys([key], context.signal);
   }
 
-  async deleteMany(keys: readonly string[]): Promise<void> {
-    for (let index = 0; index < keys.length; index += DELETE_BATCH) await this.#deleteKeys(keys.slice(index, index + DELETE_BATCH));
+  async deleteMany(keys: readonly string[], context: OperationContext = {}): Promise<void> {
+    for (let index = 0; index < keys.length; index += DELETE_BATCH) await this.#deleteKeys(keys.slice(index, index + DELETE_BATCH), context.signal);
   }
 
-  async #deleteKeys(keys: readonly string[]): Promise<void> {
+  async #deleteKeys(keys: readonly string[], signal: AbortSignal | undefined): Promise<void> {
     if (keys.length === 0) return;
     const dialect = this.#dialect;
     const parameters = keys.map((key) => dialect.keyParameter(key));
@@ -607,9 +611,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         }
         await connection.query(`DELETE FROM ${this.#table} WHERE ${this.#keyColumn} IN (${list})`, parameters);
         for (const row of replaced) await this.#deleteChunks(connection, row.key, row.chunks!, row.size);
-      });
+      }, signal);
     } catch (error) {
-      throw this.#fail(error, 'delete', keys.length === 1 ? keys[0] : undefined);
+      throw this.#fail(error, 'delete', keys.length === 1 ? keys[0] : undefined, signal);
     }
   }
 
@@ -645,7 +649,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
           conditions.push(`${key} < ?`);
           parameters.push(dialect.keyParameter(upper));
         }
-        const { rows } = await dialect.query(`SELECT ${this.#listSelect} FROM ${this.#table} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${batch}`, parameters);
+        const { rows } = await dialect.query(`SELECT ${this.#listSelect} FROM ${this.#table} WHERE ${conditions.join(' AND ')} ORDER BY ${key} LIMIT ${batch}`, parameters, options.signal);
         let jumped = false;
         for (const raw of rows) {
           const row = this.#listed(raw);
@@ -669,7 +673,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         if (!jumped && rows.length < batch) return { items, prefixes };
       }
     } catch (error) {
-      throw this.#fail(error, 'list');
+      throw this.#fail(error, 'list', undefined, options.signal);
     }
   }
 
@@ -720,9 +724,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         const info = await this.#commitRow(connection, to, object, { ifNoneMatch: options.ifNoneMatch });
         if (move) await connection.query(`DELETE FROM ${this.#table} WHERE ${this.#keyColumn} = ?`, [dialect.keyParameter(from)]);
         return info;
-      });
+      }, options.signal);
     } catch (error) {
-      throw this.#fail(error, move ? 'move' : 'copy', from);
+      throw this.#fail(error, move ? 'move' : 'copy', from, options.signal);
     }
   }
 
@@ -767,11 +771,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     return { versions, bytes };
   }
 
-  async health(): Promise<void> {
+  async health(context: OperationContext = {}): Promise<void> {
     try {
-      await this.#dialect.query('SELECT 1');
+      await this.#dialect.query('SELECT 1', [], context.signal);
     } catch (error) {
-      throw this.#fail(error, 'health check');
+      throw this.#fail(error, 'health check', undefined, context.signal);
     }
   }
 

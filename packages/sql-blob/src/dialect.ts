@@ -18,7 +18,12 @@ export interface QueryResult {
 
 /** A connection (or the pool) that runs statements. */
 export interface Connection {
-  query(sql: string, params?: readonly unknown[]): Promise<QueryResult>;
+  /**
+   * Runs one statement. On the pool, `signal` cuts the connection the statement runs on when it
+   * fires (the statement then fails at once); inside a transaction or a snapshot the signal given to
+   * that applies instead.
+   */
+  query(sql: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult>;
 }
 
 /** A connection reading one consistent snapshot, held until `release`. */
@@ -29,16 +34,19 @@ export interface Snapshot extends Connection {
 /** One database driver behind the backend. */
 export interface Dialect {
   readonly kind: DialectKind;
-  /** Runs a statement outside any explicit transaction. */
-  query(sql: string, params?: readonly unknown[]): Promise<QueryResult>;
-  /** Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it throws. */
-  transaction<T>(work: (connection: Connection) => Promise<T>): Promise<T>;
+  /** Runs a statement outside any explicit transaction; `signal` cuts its connection when it fires. */
+  query(sql: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult>;
+  /**
+   * Runs `work` in one transaction on one connection; commits when it resolves, rolls back when it
+   * throws. `signal` cuts the connection when it fires, so that the server rolls back.
+   */
+  transaction<T>(work: (connection: Connection) => Promise<T>, signal?: AbortSignal): Promise<T>;
   /**
    * A connection that sees one snapshot until released, so that a long read is not broken by a
    * concurrent overwrite; `undefined` when the database cannot give one (SQLite `:memory:` or a
-   * rollback journal, where a reader would block the writer).
+   * rollback journal, where a reader would block the writer). `signal` cuts it when it fires.
    */
-  snapshot(): Promise<Snapshot | undefined>;
+  snapshot(signal?: AbortSignal): Promise<Snapshot | undefined>;
   /** Whether chunks must be staged in their own short transactions (SQLite: one writer per database, so no transaction may stay open while the body streams). */
   readonly stagesChunks: boolean;
   /**
@@ -80,6 +88,47 @@ export class SerialQueue {
     this.#tail = result.catch(() => undefined);
     return result;
   }
+}
+
+/**
+ * Calls `cut` when `signal` fires (at once when it has); returns how to stop listening. The drivers
+ * cannot cancel a statement in flight, but a statement whose connection is gone fails at once, and
+ * the server rolls back what that connection had begun.
+ */
+export function onAbort(signal: AbortSignal | undefined, cut: () => void): () => void {
+  if (!signal) return () => {};
+  if (signal.aborted) {
+    cut();
+    return () => {};
+  }
+  signal.addEventListener('abort', cut, { once: true });
+  return () => signal.removeEventListener('abort', cut);
+}
+
+/**
+ * Waits for `pending` (a connection being checked out), or rejects as soon as `signal` fires; a
+ * connection that arrives after the abort goes to `discard`.
+ */
+export async function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined, discard: (value: T) => void): Promise<T> {
+  if (!signal) return pending;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const stop = onAbort(signal, () => {
+      pending.then(discard, () => undefined);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    });
+    pending.then(
+      (value) => {
+        stop();
+        if (signal.aborted) discard(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        stop();
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Turns a value a driver returned into a Buffer. */

@@ -5,7 +5,7 @@
  */
 import type * as MySql from 'mysql2/promise';
 import { InvalidArgumentError } from '@stowage/core';
-import type { Connection, Dialect, QueryResult, Snapshot } from './dialect.ts';
+import { onAbort, untilAborted, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
 
 type Queryable = MySql.Pool | MySql.PoolConnection;
 
@@ -69,12 +69,27 @@ export class MysqlDialect implements Dialect {
     return dialect;
   }
 
-  query(sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
-    return run(this.#pool, sql, params);
+  async query(sql: string, params: readonly unknown[] = [], signal?: AbortSignal): Promise<QueryResult> {
+    if (!signal) return run(this.#pool, sql, params);
+    const connection = await this.#checkout(signal);
+    const stop = onAbort(signal, () => connection.destroy());
+    try {
+      return await run(connection, sql, params);
+    } finally {
+      stop();
+      if (signal.aborted) connection.destroy();
+      else connection.release();
+    }
   }
 
-  async transaction<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
-    const connection = await this.#pool.getConnection();
+  /** A connection of the pool, or an abort while waiting for one (a connection that comes later is closed). */
+  #checkout(signal: AbortSignal | undefined): Promise<MySql.PoolConnection> {
+    return untilAborted(this.#pool.getConnection(), signal, (connection) => connection.destroy());
+  }
+
+  async transaction<T>(work: (connection: Connection) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const connection = await this.#checkout(signal);
+    const stop = onAbort(signal, () => connection.destroy());
     let broken = false;
     try {
       // READ COMMITTED: no gap locks, so concurrent writers of new keys do not deadlock on each other.
@@ -85,23 +100,27 @@ export class MysqlDialect implements Dialect {
       return result;
     } catch (error) {
       try {
+        if (signal?.aborted) throw new Error('aborted');
         await connection.query('ROLLBACK');
       } catch {
         broken = true;
       }
       throw error;
     } finally {
+      stop();
       if (broken) connection.destroy();
       else connection.release();
     }
   }
 
-  async snapshot(): Promise<Snapshot> {
-    const connection = await this.#pool.getConnection();
+  async snapshot(signal?: AbortSignal): Promise<Snapshot> {
+    const connection = await this.#checkout(signal);
+    const stop = onAbort(signal, () => connection.destroy());
     try {
       await connection.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
       await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     } catch (error) {
+      stop();
       connection.destroy();
       throw error;
     }
@@ -111,7 +130,9 @@ export class MysqlDialect implements Dialect {
       release: async () => {
         if (!open) return;
         open = false;
+        stop();
         try {
+          if (signal?.aborted) throw new Error('aborted');
           await connection.query('COMMIT');
           connection.release();
         } catch {

@@ -5,7 +5,7 @@
  */
 import type * as Pg from 'pg';
 import { InvalidArgumentError } from '@stowage/core';
-import type { Connection, Dialect, QueryResult, Snapshot } from './dialect.ts';
+import { onAbort, untilAborted, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
 
 function ignore(): void {}
 
@@ -17,6 +17,11 @@ function numbered(sql: string): string {
 async function run(client: Pg.Pool | Pg.PoolClient, sql: string, params: readonly unknown[]): Promise<QueryResult> {
   const result = await client.query(numbered(sql), params as unknown[]);
   return { rows: result.rows as Record<string, unknown>[], affected: result.rowCount ?? 0 };
+}
+
+/** Closes the client's socket: its statement in flight fails at once and the server rolls back. */
+function cut(client: Pg.PoolClient): void {
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
 }
 
 /** A PostgreSQL dialect over a pool (owned when opened from a URL). */
@@ -53,14 +58,34 @@ export class PostgresDialect implements Dialect {
     return new PostgresDialect(pool, false);
   }
 
-  query(sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
-    return run(this.#pool, sql, params);
+  async query(sql: string, params: readonly unknown[] = [], signal?: AbortSignal): Promise<QueryResult> {
+    if (!signal) return run(this.#pool, sql, params);
+    const client = await this.#checkout(signal);
+    client.on('error', ignore);
+    const stop = onAbort(signal, () => cut(client));
+    let broken: unknown;
+    try {
+      return await run(client, sql, params);
+    } catch (error) {
+      broken = error;
+      throw error;
+    } finally {
+      stop();
+      client.off('error', ignore);
+      client.release(signal.aborted && broken instanceof Error ? broken : undefined);
+    }
   }
 
-  async transaction<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
+  /** A client of the pool, or an abort while waiting for one (a client that comes later is closed). */
+  #checkout(signal: AbortSignal | undefined): Promise<Pg.PoolClient> {
+    return untilAborted(this.#pool.connect(), signal, (client) => client.release(new Error('aborted while connecting')));
+  }
+
+  async transaction<T>(work: (connection: Connection) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const client = await this.#checkout(signal);
     // A checked-out client whose server goes away emits 'error'; the pending query reports it.
     client.on('error', ignore);
+    const stop = onAbort(signal, () => cut(client));
     let broken: unknown;
     try {
       // Explicit, whatever the server's default: the statements below are written for READ COMMITTED.
@@ -76,17 +101,20 @@ export class PostgresDialect implements Dialect {
       }
       throw error;
     } finally {
+      stop();
       client.off('error', ignore);
-      client.release(broken instanceof Error ? broken : undefined);
+      client.release(broken instanceof Error ? broken : signal?.aborted ? new Error('aborted') : undefined);
     }
   }
 
-  async snapshot(): Promise<Snapshot> {
-    const client = await this.#pool.connect();
+  async snapshot(signal?: AbortSignal): Promise<Snapshot> {
+    const client = await this.#checkout(signal);
     client.on('error', ignore);
+    const stop = onAbort(signal, () => cut(client));
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     } catch (error) {
+      stop();
       client.off('error', ignore);
       client.release(error instanceof Error ? error : undefined);
       throw error;
@@ -97,8 +125,10 @@ export class PostgresDialect implements Dialect {
       release: async () => {
         if (!open) return;
         open = false;
+        stop();
         client.off('error', ignore);
         try {
+          if (signal?.aborted) throw new Error('aborted');
           await client.query('COMMIT');
           client.release();
         } catch (error) {

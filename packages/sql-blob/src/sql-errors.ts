@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { ErrorCode, createError, isStowageError, type StowageError } from '@stowage/core';
+import { AbortedError, ErrorCode, createError, isStowageError, type StowageError } from '@stowage/core';
 
 const UNAVAILABLE_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST', 'POOL_CLOSED']);
 // MySQL/MariaDB errno: deadlock, lock wait timeout, too many connections, server shutdown, lost connection.
@@ -41,8 +41,14 @@ export function codeOf(error: unknown): ErrorCode {
   return ErrorCode.Unavailable;
 }
 
-/** Wraps a driver error as a `StowageError` (an existing one passes through unchanged). */
-export function mapDatabaseError(error: unknown, backend: string, doing: string, key?: string): StowageError {
+/**
+ * Wraps a driver error as a `StowageError` (an existing one passes through unchanged). After the
+ * caller's `signal` fired, the failure is the abort's doing (its connection was cut): `ABORTED`.
+ */
+export function mapDatabaseError(error: unknown, backend: string, doing: string, key?: string, signal?: AbortSignal): StowageError {
+  if (signal?.aborted && !(isStowageError(error) && error.code !== ErrorCode.Unavailable)) {
+    return new AbortedError(`${backend}: ${doing}${key === undefined ? '' : ` ${JSON.stringify(key)}`} aborted`, { key, backend, cause: error });
+  }
   if (isStowageError(error)) {
     error.backend ??= backend;
     return error;

@@ -73,15 +73,26 @@ export class SqliteDialect implements Dialect {
     return new SqliteDialect(database, false, Driver);
   }
 
-  query(sql: string, params: readonly unknown[] = []): Promise<QueryResult> {
-    return this.#queue.run(() => runOn(this.#database, this.#statements, sql, params));
+  // The driver is synchronous: a statement cannot be stopped once it runs, so an abort is checked
+  // before each one (a streamed write or read is many short statements).
+  query(sql: string, params: readonly unknown[] = [], signal?: AbortSignal): Promise<QueryResult> {
+    return this.#queue.run(() => {
+      signal?.throwIfAborted();
+      return runOn(this.#database, this.#statements, sql, params);
+    });
   }
 
-  transaction<T>(work: (connection: Connection) => Promise<T>): Promise<T> {
+  transaction<T>(work: (connection: Connection) => Promise<T>, signal?: AbortSignal): Promise<T> {
     return this.#queue.run(async () => {
+      signal?.throwIfAborted();
       // IMMEDIATE: take the write lock now, so the checks made inside hold until COMMIT.
       runOn(this.#database, this.#statements, 'BEGIN IMMEDIATE', []);
-      const connection: Connection = { query: async (sql, params = []) => runOn(this.#database, this.#statements, sql, params) };
+      const connection: Connection = {
+        query: async (sql, params = []) => {
+          signal?.throwIfAborted();
+          return runOn(this.#database, this.#statements, sql, params);
+        },
+      };
       try {
         const result = await work(connection);
         runOn(this.#database, this.#statements, 'COMMIT', []);
@@ -93,14 +104,18 @@ export class SqliteDialect implements Dialect {
     });
   }
 
-  async snapshot(): Promise<Snapshot | undefined> {
+  async snapshot(signal?: AbortSignal): Promise<Snapshot | undefined> {
     if (!this.#snapshots || !this.#Driver) return undefined;
+    signal?.throwIfAborted();
     const reader = new this.#Driver(this.#database.name, { readonly: true, fileMustExist: true });
     reader.exec('BEGIN');
     const statements = new Map<string, BetterSqlite3.Statement>();
     let open = true;
     return {
-      query: async (sql, params = []) => runOn(reader, statements, sql, params),
+      query: async (sql, params = []) => {
+        signal?.throwIfAborted();
+        return runOn(reader, statements, sql, params);
+      },
       release: async () => {
         if (!open) return;
         open = false;

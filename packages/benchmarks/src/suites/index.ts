@@ -21,6 +21,7 @@ const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
   gcs: () => import('./gcs.ts'),
   azure: () => import('./azure.ts'),
   'peers-s3': () => import('./peers-s3.ts'),
+  reliability: () => import('./reliability.ts'),
 };
 
 /** The names of every suite, in run order. */

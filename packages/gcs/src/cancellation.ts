@@ -1,0 +1,37 @@
+/**
+ * Aborts for the GCS client's JSON calls. The client's metadata, listing, delete and copy requests
+ * take no `AbortSignal` and hand back no request to cancel, so an abort cannot stop them: the call
+ * is abandoned instead (it rejects at once; the request finishes, or times out, in the background,
+ * and its outcome is ignored). Reads and writes are streams, which an abort destroys.
+ *
+ * @module
+ */
+
+/**
+ * `call`'s result, or a rejection with `signal.reason` as soon as `signal` fires (the caller maps it
+ * to `ABORTED`). A late rejection of the abandoned call is swallowed.
+ */
+export function abandonOnAbort<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return call;
+  if (signal.aborted) {
+    call.catch(() => undefined);
+    return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      call.catch(() => undefined);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
