@@ -1,9 +1,10 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIREBASE_STORAGE_EMULATOR_OVERRIDES, FIREBASE_TOOLS_VERSION, freePort, httpAnswers, resolveFirebaseTools, resolveTestServer, serverRequired, spawnServer, tcpAnswers, type TestServer } from '../src/servers/index.ts';
+import { FAKE_GCS_SERVER_OVERRIDES, FIREBASE_STORAGE_EMULATOR_OVERRIDES, FIREBASE_TOOLS_VERSION, freePort, gcsServerFromUrl, httpAnswers, resolveFirebaseTools, resolveTestServer, serverRequired, spawnServer, tcpAnswers, type TestServer } from '../src/servers/index.ts';
 import { validateOverrides } from '../src/plan.ts';
 
 const SERVER_SCRIPT = `
@@ -110,5 +111,36 @@ describe('servers harness', () => {
       await rm(directory, { recursive: true, force: true });
     }
     expect(() => validateOverrides(FIREBASE_STORAGE_EMULATOR_OVERRIDES)).not.toThrow();
+    expect(() => validateOverrides(FAKE_GCS_SERVER_OVERRIDES)).not.toThrow();
+  });
+
+  it('gcsServerFromUrl creates the bucket on an emulator (an existing one is fine), and reads gs:// as real GCS', async () => {
+    const requests: string[] = [];
+    let status = 200;
+    const emulator = createHttpServer((request, response) => {
+      let body = '';
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => (body += chunk));
+      request.on('end', () => {
+        requests.push(`${request.method} ${request.url} ${body}`);
+        response.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => emulator.listen(0, '127.0.0.1', resolve));
+    const origin = `http://127.0.0.1:${(emulator.address() as { port: number }).port}`;
+    try {
+      const server = await gcsServerFromUrl(`${origin}/`, { bucket: 'cli-test', server: 'fake-gcs-server' });
+      expect(server).toMatchObject({ name: 'gcs', endpoint: origin, startedHere: false, settings: { apiEndpoint: origin, bucket: 'cli-test', server: 'fake-gcs-server' } });
+      expect(requests).toEqual(['POST /storage/v1/b?project=test {"name":"cli-test"}']);
+      status = 409;
+      expect((await gcsServerFromUrl(origin)).settings).toMatchObject({ bucket: 'stowage-test', server: 'gcs-emulator' });
+      status = 500;
+      await expect(gcsServerFromUrl(origin)).rejects.toThrow(`creating the bucket stowage-test at ${origin} answered 500`);
+    } finally {
+      await new Promise<void>((resolve) => emulator.close(() => resolve()));
+    }
+    expect((await gcsServerFromUrl('gs://real-bucket')).settings).toMatchObject({ bucket: 'real-bucket', server: 'gcs' });
+    expect((await gcsServerFromUrl('gs://real-bucket')).settings).not.toHaveProperty('apiEndpoint');
+    await expect(gcsServerFromUrl('ftp://example')).rejects.toThrow('must be http:, https: or gs:');
   });
 });

@@ -25,6 +25,7 @@
  *
  * @module
  */
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -59,6 +60,42 @@ export const FIREBASE_STORAGE_EMULATOR_OVERRIDES: Overrides = Object.freeze({
   'signed-url/expired': 'the firebase storage emulator serves signed URLs without checking the expiry',
   'signed-url/fetch-put': 'the firebase storage emulator answers a signed PUT with 501 Not Implemented',
 });
+
+/**
+ * The conformance cases fake-gcs-server (the container of the GitHub workflow and docker-compose.yml)
+ * cannot verify: it accepts any signed URL, as its maintainer says (fsouza/fake-gcs-server#381,
+ * #1391); its signed-URL routes go straight to the object handlers.
+ */
+export const FAKE_GCS_SERVER_OVERRIDES: Overrides = Object.freeze({
+  'signed-url/tampered': 'fake-gcs-server serves signed URLs without checking the signature',
+  'signed-url/expired': 'fake-gcs-server serves signed URLs without checking the expiry',
+});
+
+/** A Google service-account key, as a key file holds it. */
+export type TestServiceAccountKey = {
+  type: 'service_account';
+  project_id: string;
+  private_key_id: string;
+  private_key: string;
+  client_email: string;
+  client_id: string;
+};
+
+/**
+ * A service-account key made up for tests (a fresh RSA key each call): a GCS client signs URLs
+ * locally with it, which is all an emulator needs; no server knows it, so real GCS refuses it.
+ */
+export function testServiceAccountKey(projectId = 'demo-test'): TestServiceAccountKey {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  return {
+    type: 'service_account',
+    project_id: projectId,
+    private_key_id: randomBytes(20).toString('hex'),
+    private_key: privateKey,
+    client_email: `stowage-test@${projectId}.iam.gserviceaccount.com`,
+    client_id: '100000000000000000000',
+  };
+}
 
 /** Options of {@link startGcsEmulator}. */
 export interface GcsEmulatorOptions {
@@ -116,6 +153,39 @@ const stop = () => EmulatorRegistry.stopAll().finally(() => process.exit(0));
 process.once('SIGTERM', stop);
 process.once('SIGINT', stop);
 `;
+
+/**
+ * A GCS server given by URL (`STOWAGE_TEST_GCS_URL`): `http://host:port`, an emulator at that
+ * endpoint, whose bucket is created when missing (emulators start empty; `server` names it for its
+ * declared gaps, default `'gcs-emulator'`); or `gs://bucket`, real GCS, with Application Default
+ * Credentials and the project of `GOOGLE_CLOUD_PROJECT`. Its `settings` are those of
+ * {@link startGcsEmulator} (without `apiEndpoint` for real GCS).
+ */
+export async function gcsServerFromUrl(text: string, options: { bucket?: string | undefined; server?: string | undefined } = {}): Promise<TestServer> {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error('the GCS test URL is not a URL (expected http://host:port for an emulator or gs://bucket for real GCS)');
+  }
+  if (url.protocol === 'gs:') {
+    const settings = { bucket: url.hostname, projectId: process.env.GOOGLE_CLOUD_PROJECT ?? '', server: 'gcs' };
+    return { name: 'gcs', endpoint: 'https://storage.googleapis.com', settings, startedHere: false, stop: async () => undefined };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`the GCS test URL must be http:, https: or gs:, not ${url.protocol}`);
+  const endpoint = url.origin;
+  const bucket = options.bucket ?? 'stowage-test';
+  const response = await fetch(`${endpoint}/storage/v1/b?project=test`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: bucket }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  await response.body?.cancel();
+  if (!response.ok && response.status !== 409) throw new Error(`creating the bucket ${bucket} at ${endpoint} answered ${response.status}`);
+  const settings = { apiEndpoint: endpoint, projectId: 'test', bucket, server: options.server ?? 'gcs-emulator' };
+  return { name: 'gcs', endpoint, settings, startedHere: false, stop: async () => undefined };
+}
 
 /** The directory of the firebase-tools package seen from `resolveFrom`, checked against the pinned version. */
 export function resolveFirebaseTools(resolveFrom: string | URL | undefined): string {

@@ -27,4 +27,14 @@ export { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, azuriteBlobMain, azuriteFromUrl, 
 export { assertCephInstalled, startCephRgw, type CephRgwOptions } from './ceph-rgw.ts';
 export { createBucket, DEFAULT_TEST_BUCKET, s3ServerFromUrl, type S3ServerSettings } from './s3-endpoint.ts';
 export { startS3rver, type S3rverOptions } from './s3rver.ts';
-export { FIREBASE_STORAGE_EMULATOR_OVERRIDES, FIREBASE_TOOLS_VERSION, resolveFirebaseTools, startGcsEmulator, type GcsEmulatorOptions } from './gcs-emulator.ts';
+export {
+  FAKE_GCS_SERVER_OVERRIDES,
+  FIREBASE_STORAGE_EMULATOR_OVERRIDES,
+  FIREBASE_TOOLS_VERSION,
+  gcsServerFromUrl,
+  resolveFirebaseTools,
+  startGcsEmulator,
+  testServiceAccountKey,
+  type GcsEmulatorOptions,
+  type TestServiceAccountKey,
+} from './gcs-emulator.ts';

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ModuleLoader } from '@stowage/core';
+import type { BackendConfig, ModuleLoader } from '@stowage/core';
 import { STORE_URL_SHAPES } from './locations.ts';
 
 function isMissing(error: unknown, specifier: string): boolean {
@@ -92,4 +92,30 @@ export async function adapterPackages(cwd: string): Promise<AdapterPackage[]> {
     packages.push({ name, schemes, version, from: version === undefined ? undefined : from });
   }
   return packages;
+}
+
+/** The adapter packages of the configuration types that `@stowage/core` knows by name. */
+const ADAPTER_TYPES: Readonly<Record<string, string>> = {
+  memory: '@stowage/memory',
+  local: '@stowage/local',
+  'sql-blob': '@stowage/sql-blob',
+  sqlite: '@stowage/sql-blob',
+  postgres: '@stowage/sql-blob',
+  mysql: '@stowage/sql-blob',
+  s3: '@stowage/s3',
+  gcs: '@stowage/gcs',
+  azure: '@stowage/azure',
+};
+
+/**
+ * The module a configured backend's adapter comes from: its URL scheme's package, its `type`'s
+ * package, or the `type` itself (a package name or a path); undefined when the config names neither.
+ */
+export function adapterModule(backend: BackendConfig): string | undefined {
+  if (backend.url !== undefined) {
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(backend.url)?.[1]?.toLowerCase();
+    return scheme === undefined ? undefined : STORE_URL_SHAPES[scheme]?.module;
+  }
+  if (backend.type === undefined) return undefined;
+  return ADAPTER_TYPES[backend.type] ?? backend.type;
 }

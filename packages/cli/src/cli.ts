@@ -9,6 +9,15 @@
  */
 import { runStowage } from './run.ts';
 
+// Node's own process warnings (a dependency that stacks more than ten listeners on one stream, as the
+// GCS client does on large downloads, or calls a deprecated API) speak to the developers of those
+// packages, not to the command's user, whose standard error carries results and failures only:
+// shown with --verbose alone.
+process.removeAllListeners('warning');
+if (process.argv.includes('--verbose') || process.argv.includes('-v')) {
+  process.on('warning', (warning) => process.stderr.write(`stowage: node warning: ${warning.name}: ${warning.message}\n`));
+}
+
 const controller = new AbortController();
 let interrupts = 0;
 

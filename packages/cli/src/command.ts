@@ -63,6 +63,11 @@ export interface Command {
   options: Readonly<Record<string, OptionSpec>>;
   /** Example command lines with what each does. */
   examples: readonly (readonly [string, string])[];
+  /**
+   * Whether the command runs until it is stopped (`serve`): Ctrl-C or SIGTERM is then its normal
+   * end, and the status it resolves with stands instead of the interrupted one.
+   */
+  runsUntilStopped?: boolean | undefined;
   /** Runs the command; resolves with the exit status. */
   run(context: Context, args: ParsedArgs): Promise<number>;
 }

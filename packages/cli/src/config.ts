@@ -11,15 +11,40 @@
  */
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import type { StowageConfig } from '@stowage/core';
+import type { StoreConfig, StowageConfig } from '@stowage/core';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { configError } from './failures.ts';
 import { STORE_URL_SHAPES } from './locations.ts';
 
+/** One named store of the configuration: core's store settings plus where `stowage serve` serves it. */
+export interface CliStoreConfig extends StoreConfig {
+  /** Signed links to this store. */
+  links?:
+    | {
+        /**
+         * Where `stowage serve` serves this store, as clients reach it (`https://files.example.com/files/`):
+         * `stowage sign` links point there, and `stowage serve` mounts the store at its path.
+         */
+        baseUrl?: string | undefined;
+      }
+    | undefined;
+}
+
 /** The configuration file's content. */
 export interface CliConfig extends StowageConfig {
+  stores?: Record<string, CliStoreConfig> | undefined;
   /** The store that `:KEY` locations (and commands given no location) use; without it, the embedded SQLite store. */
   default?: string | undefined;
+  /** Signed links of `stowage serve` and `stowage sign`. */
+  links?:
+    | {
+        /**
+         * The HMAC secrets (at least 32 characters each): the first signs, every one verifies, so a
+         * secret is rotated by putting the new one first. Default: `$STOWAGE_LINK_SECRET`.
+         */
+        secrets?: string | string[] | undefined;
+      }
+    | undefined;
 }
 
 /** A configuration read from a file. */
@@ -135,10 +160,17 @@ function expectType(value: unknown, type: 'string' | 'number' | 'boolean' | 'obj
 function checkConfig(value: unknown, path: string): CliConfig {
   if (value === null || value === undefined) return {};
   if (!isObject(value)) throw configError(`${path}: the configuration must be an object with 'backends' and 'stores'`);
-  checkFields(value, ['$schema', 'backends', 'stores', 'default'], 'the configuration', path);
+  checkFields(value, ['$schema', 'backends', 'stores', 'default', 'links'], 'the configuration', path);
   expectType(value.backends, 'object', "'backends'", path);
   expectType(value.stores, 'object', "'stores'", path);
   expectType(value.default, 'string', "'default'", path);
+  expectType(value.links, 'object', "'links'", path);
+  if (isObject(value.links)) {
+    checkFields(value.links, ['secrets'], "'links'", path);
+    const secrets = value.links.secrets;
+    const isList = Array.isArray(secrets) && secrets.length > 0 && secrets.every((secret) => typeof secret === 'string');
+    if (secrets !== undefined && typeof secrets !== 'string' && !isList) throw configError(`${path}: links.secrets must be a string or a non-empty list of strings`);
+  }
   const backends = (value.backends ?? {}) as Record<string, unknown>;
   for (const [name, backend] of Object.entries(backends)) {
     const where = `backends.${name}`;
@@ -160,7 +192,7 @@ function checkConfig(value: unknown, path: string): CliConfig {
       throw configError(`${path}: the store name '${name}' is a URL scheme; name the store differently so that ${name}:KEY stays unambiguous`);
     }
     if (!isObject(store)) throw configError(`${path}: ${where} must be an object with 'backend'`);
-    checkFields(store, ['backend', 'root', 'maxSize', 'strictHierarchy'], where, path);
+    checkFields(store, ['backend', 'root', 'maxSize', 'strictHierarchy', 'links'], where, path);
     if (typeof store.backend !== 'string' || store.backend === '') throw configError(`${path}: ${where}.backend must name a backend or be a store URL`);
     if (!Object.hasOwn(backends, store.backend) && !store.backend.includes(':')) {
       throw configError(`${path}: ${where}.backend refers to '${store.backend}', which 'backends' does not define`);
@@ -168,6 +200,11 @@ function checkConfig(value: unknown, path: string): CliConfig {
     expectType(store.root, 'string', `${where}.root`, path);
     expectType(store.maxSize, 'number', `${where}.maxSize`, path);
     expectType(store.strictHierarchy, 'boolean', `${where}.strictHierarchy`, path);
+    expectType(store.links, 'object', `${where}.links`, path);
+    if (isObject(store.links)) {
+      checkFields(store.links, ['baseUrl'], `${where}.links`, path);
+      expectType(store.links.baseUrl, 'string', `${where}.links.baseUrl`, path);
+    }
   }
   if (value.default !== undefined && !Object.hasOwn(stores, value.default as string)) {
     throw configError(`${path}: 'default' names the store '${String(value.default)}', which 'stores' does not define`);

@@ -6,7 +6,7 @@
  * @module
  */
 import { commandHelp, createContext, flag, parseCommandArgs, stringOption, type Command, type Io } from './command.ts';
-import { COMMANDS, PLANNED_COMMANDS } from './commands/index.ts';
+import { COMMANDS } from './commands/index.ts';
 import { loadConfig } from './config.ts';
 import { describeFailure, EXIT_CODES, EXIT_TERMINATED, exitCodeOf, interruptedFailure, usageError } from './failures.ts';
 import { overallHelp } from './help.ts';
@@ -55,8 +55,6 @@ function suggestions(name: string): string[] {
 function findCommand(name: string): Command {
   const command = COMMANDS.find((candidate) => candidate.name === name);
   if (command) return command;
-  const planned = PLANNED_COMMANDS[name];
-  if (planned !== undefined) throw usageError(`unknown command '${name}': ${planned}`);
   const close = suggestions(name);
   throw usageError(`unknown command '${name}'${close.length > 0 ? ` (did you mean ${close.join(' or ')}?)` : ''}; stowage --help lists the commands`);
 }
@@ -105,7 +103,7 @@ export async function runStowage(argv: readonly string[], options: RunOptions = 
     session = new Session(config, io.cwd, io.env);
     const context = createContext(io, session, signal, { quiet: flag(args, 'quiet'), verbose });
     const status = await command.run(context, args);
-    return signal.aborted ? abortedStatus(signal) : status;
+    return signal.aborted && command.runsUntilStopped !== true ? abortedStatus(signal) : status;
   } catch (error) {
     // A pipe closed by its reader (`stowage cat x | head`) is not a failure worth a line.
     if (signal.aborted && (signal.reason as { code?: string } | undefined)?.code === 'EPIPE') return 0;

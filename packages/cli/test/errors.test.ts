@@ -10,6 +10,28 @@ import { workspace, type Workspace } from './run-binary.ts';
 
 const LINE = /^stowage: [A-Z_]+: [^\n]+\n$/;
 
+/**
+ * The text of an adapter module (named by path, as a config type may be) whose every operation
+ * fails with `message`, a JavaScript expression over its `options`; `definition` adds fields to its
+ * definition.
+ */
+function failingAdapter(name: string, message: string, definition = ''): string {
+  return `export const adapter = {
+    name: '${name}',
+    schemes: [],
+    ${definition}
+    create(options) {
+      const fail = async () => { throw new Error(${message}); };
+      return {
+        name: '${name}',
+        capabilities: { rangeRead: true, conditionalWrite: true, userMetadata: true, listDelimiter: true, copy: 'emulated', move: 'emulated', signedUrl: false, multipart: false, hierarchical: false, maxObjectSize: null, listOrder: 'utf8' },
+        stat: fail, read: fail, write: fail, delete: fail, list: fail, health: fail,
+        close: async () => {}, unwrap: () => undefined,
+      };
+    },
+  };\n`;
+}
+
 describe('errors and exit codes', () => {
   let ws: Workspace;
   beforeAll(async () => {
@@ -26,7 +48,6 @@ describe('errors and exit codes', () => {
   it.each([
     [['frobnicate'], /^stowage: USAGE: unknown command 'frobnicate'; stowage --help lists the commands\n$/],
     [['cpp', 'a', 'b'], /^stowage: USAGE: unknown command 'cpp' \(did you mean cp or cat\?\)/],
-    [['serve'], /^stowage: USAGE: unknown command 'serve': serving a store over HTTP comes with stowage's HTTP package/],
     [['ls', '--frobnicate'], /^stowage: USAGE: Unknown option '--frobnicate' \(see stowage ls --help\)\n$/],
     [['cp', 'hello.txt'], /^stowage: USAGE: cp takes a SOURCE and a DESTINATION, got 1 argument/],
     [['cat', 'nosuch:thing'], /^stowage: USAGE: unknown store or URL scheme 'nosuch' .+ \(nosuch:thing\)\n$/],
@@ -90,22 +111,7 @@ describe('errors and exit codes', () => {
 
   it('masks secrets that come from the configuration and its ${ENV} references', async () => {
     // An adapter module (named by path, as a config type may be) whose every error repeats its token.
-    await ws.file(
-      'leaky-adapter.mjs',
-      `export const adapter = {
-        name: 'leaky',
-        schemes: [],
-        create(options) {
-          const fail = async () => { throw new Error('the vault refused the token ' + options.token + ' of ' + options.user); };
-          return {
-            name: 'leaky',
-            capabilities: { rangeRead: true, conditionalWrite: true, userMetadata: true, listDelimiter: true, copy: 'emulated', move: 'emulated', signedUrl: false, multipart: false, hierarchical: false, maxObjectSize: null, listOrder: 'utf8' },
-            stat: fail, read: fail, write: fail, delete: fail, list: fail, health: fail,
-            close: async () => {}, unwrap: () => undefined,
-          };
-        },
-      };\n`,
-    );
+    await ws.file('leaky-adapter.mjs', failingAdapter('leaky', "'the vault refused the token ' + options.token + ' of ' + options.user"));
     const port = await freePort();
     await ws.file(
       'secret.yaml',
@@ -136,5 +142,27 @@ describe('errors and exit codes', () => {
       expect(output).not.toContain('pw-FROM-ENV-42');
       expect(output).not.toContain('tok-FROM-ENV-43');
     }
+  });
+
+  it("masks the options an adapter declares secret, the parts of connection strings, and the SDKs' credentials in the environment", async () => {
+    // An adapter whose option `connectionString` (a name that does not look secret) it declares
+    // secret, and whose errors quote its key, the AWS secret and the second link secret.
+    await ws.file(
+      'quoting-adapter.mjs',
+      failingAdapter(
+        'quoting',
+        "'refused key ' + /AccountKey=([^;]+)/.exec(options.connectionString)[1] + ', aws ' + process.env.AWS_SECRET_ACCESS_KEY + ', link ' + process.env.STOWAGE_LINK_SECRET.split(',')[1]",
+        "secretOptions: ['connectionString'],",
+      ),
+    );
+    await ws.file(
+      'quoting.json',
+      JSON.stringify({ backends: { blob: { type: './quoting-adapter.mjs', options: { connectionString: 'DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=KEY-from-config-77==;' } } }, stores: { blob: { backend: 'blob' } } }),
+    );
+    const env = { AWS_SECRET_ACCESS_KEY: 'aws-secret-FROM-ENV-44', STOWAGE_LINK_SECRET: `${'n'.repeat(32)},old-link-secret-FROM-ENV-45-xxxxxxxxxx` };
+    const result = await ws.run(['ls', '--verbose', '--config', 'quoting.json', 'blob:'], { env });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^stowage: ERROR: refused key \*\*\*, aws \*\*\*, link \*\*\* \(blob:\)\n/);
+    for (const secret of ['KEY-from-config-77', 'aws-secret-FROM-ENV-44', 'old-link-secret-FROM-ENV-45']) expect(result.stderr).not.toContain(secret);
   });
 });

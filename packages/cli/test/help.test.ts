@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspace, type Workspace } from './run-binary.ts';
 
-const COMMANDS = ['cp', 'ls', 'cat', 'stat', 'rm', 'mv', 'sign', 'sync', 'certify', 'doctor'];
+const COMMANDS = ['cp', 'ls', 'cat', 'stat', 'rm', 'mv', 'sign', 'serve', 'sync', 'certify', 'doctor'];
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 describe('help', () => {

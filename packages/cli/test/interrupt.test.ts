@@ -9,27 +9,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_TABLE_NAME } from '@stowage/sql-blob';
-import { finished, startBinary, workspace, type RunResult, type Workspace } from './run-binary.ts';
+import { interruptedCopy, workspace, type Workspace } from './run-binary.ts';
 
 const OLD = 'the old object, which must survive\n';
-const MiB = 1024 * 1024;
-
-/**
- * Starts `stowage cp - DESTINATION`, feeds it `mebibytes` MiB (each write waits until the pipe took
- * it, so the command has read nearly all of it and is writing), waits `stallMs` (the command then
- * waits for more input), then sends `signal` with standard input still open.
- */
-async function interruptedCopy(ws: Workspace, destination: string, mebibytes: number, signal: NodeJS.Signals = 'SIGINT', stallMs = 0): Promise<RunResult> {
-  const child = startBinary(['cp', '-', destination], { cwd: ws.dir });
-  const done = finished(child);
-  const chunk = Buffer.alloc(MiB, 0x5a);
-  for (let index = 0; index < mebibytes; index++) {
-    await new Promise<void>((resolve, reject) => child.stdin!.write(chunk, (error) => (error ? reject(error) : resolve())));
-  }
-  if (stallMs > 0) await new Promise((resolve) => setTimeout(resolve, stallMs));
-  child.kill(signal);
-  return done;
-}
 
 function chunkRows(database: string): number {
   const db = new Database(database, { readonly: true });
@@ -62,7 +44,7 @@ describe('Ctrl-C mid-copy leaves the destination as it was', () => {
 
   it('the embedded default store, interrupted by SIGTERM: exit status 143, the old object intact', async () => {
     expect((await ws.run(['cp', 'old.txt', ':big.bin'])).status).toBe(0);
-    const interrupted = await interruptedCopy(ws, ':big.bin', 6, 'SIGTERM');
+    const interrupted = await interruptedCopy(ws, ':big.bin', 6, { signal: 'SIGTERM' });
     expect(interrupted.status).toBe(143);
     expect(interrupted.stderr).toMatch(/^stowage: ABORTED: interrupted by SIGTERM: .+ \(:big\.bin\)\n$/);
     expect((await ws.run(['cat', ':big.bin'])).stdout).toBe(OLD);
@@ -94,7 +76,7 @@ describe('Ctrl-C mid-copy leaves the destination as it was', () => {
     ['the local adapter', 'file:./data//big.bin', async () => expect(await readdir(join(ws.dir, 'data/.stowage/tmp'))).toEqual([])],
   ])('%s: Ctrl-C while the copy waits for more input stops it at once, the old object intact', async (_, destination, nothingLeft) => {
     expect((await ws.run(['cp', 'old.txt', destination])).status).toBe(0);
-    const interrupted = await interruptedCopy(ws, destination, 2, 'SIGINT', 500);
+    const interrupted = await interruptedCopy(ws, destination, 2, { stallMs: 500 });
     expect(interrupted.stderr).toMatch(/^stowage: ABORTED: interrupted by SIGINT: /);
     expect(interrupted.status).toBe(130);
     expect((await ws.run(['cat', destination])).stdout).toBe(OLD);

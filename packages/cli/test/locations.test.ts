@@ -4,6 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseLocation, type Location } from '@stowage/cli';
+import { optionsFromAzureUrl } from '@stowage/azure';
+import { optionsFromGcsUrl } from '@stowage/gcs';
+import { optionsFromS3Url } from '@stowage/s3';
 
 const cwd = '/work/project';
 const context = { cwd, storeNames: new Set(['reports', 'lake.eu', 'my_store']) };
@@ -75,6 +78,29 @@ describe('locations', () => {
     expect(usage('s3:bucket/key')).toMatch(/starts with s3:\/\//);
     expect(usage('s3:///key')).toMatch(/names its store/);
     expect(usage('postgres://db.internal')).toMatch(/names the database/);
+  });
+
+  it("hands each cloud adapter the store URL its optionsFromUrl reads: the bucket or container, the account, credentials and query; the key stays out", () => {
+    const s3 = store('s3://AKIAEXAMPLE:se%2Fcret@media/reports/q3.pdf?region=eu-west-1&endpoint=http%3A%2F%2F127.0.0.1%3A9000&forcePathStyle=true');
+    expect(s3.key).toBe('reports/q3.pdf');
+    expect(optionsFromS3Url(new URL(s3.url!))).toEqual({
+      bucket: 'media',
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'se/cret' },
+    });
+    const gs = store('gs://media/uploads/cat.jpg?projectId=acme&chunkSize=0');
+    expect(gs.key).toBe('uploads/cat.jpg');
+    expect(optionsFromGcsUrl(new URL(gs.url!))).toEqual({ bucket: 'media', projectId: 'acme', chunkSize: 0 });
+    const az = store('az://files@acme/reports/q3.pdf?blockSize=4194304');
+    expect(az.key).toBe('reports/q3.pdf');
+    expect(optionsFromAzureUrl(new URL(az.url!))).toEqual({ container: 'files', accountName: 'acme', blockSize: 4194304 });
+    const azure = store('azure://files/reports/?endpoint=http%3A%2F%2F127.0.0.1%3A10000%2Fdevstoreaccount1');
+    expect(azure.key).toBe('reports/');
+    expect(optionsFromAzureUrl(new URL(azure.url!))).toEqual({ container: 'files', endpoint: 'http://127.0.0.1:10000/devstoreaccount1' });
+    const shown = parse('s3://AKIAEXAMPLE:se%2Fcret@media/reports/q3.pdf');
+    expect(shown.kind === 'store' && shown.prefix).toBe('s3://AKIAEXAMPLE:***@media/');
   });
 
   it('shows store URLs in messages with their password masked', () => {

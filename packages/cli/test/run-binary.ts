@@ -142,3 +142,36 @@ export async function writeRandomFile(path: string, size: number): Promise<strin
 export function randomName(prefix: string): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
 }
+
+/**
+ * Starts `stowage cp - DESTINATION`, feeds it `mebibytes` MiB (each write waits until the pipe took
+ * it, so the command has read nearly all of it and is writing), waits `stallMs` (the command then
+ * waits for more input), then sends `signal` with standard input still open.
+ */
+export async function interruptedCopy(
+  ws: Workspace,
+  destination: string,
+  mebibytes: number,
+  options: {
+    signal?: NodeJS.Signals;
+    stallMs?: number;
+    env?: Record<string, string> | undefined;
+    /** Awaited after the input was fed and before the signal is sent (until the copy is where the test wants it). */
+    beforeSignal?: () => Promise<void>;
+  } = {},
+): Promise<RunResult> {
+  const { signal = 'SIGINT', stallMs = 0, env, beforeSignal } = options;
+  const child = startBinary(['cp', '-', destination], { cwd: ws.dir, env });
+  const done = finished(child);
+  const chunk = Buffer.alloc(1024 * 1024, 0x5a);
+  for (let index = 0; index < mebibytes; index++) {
+    await new Promise<void>((resolve, reject) => child.stdin!.write(chunk, (error) => (error ? reject(error) : resolve())));
+  }
+  if (stallMs > 0) await new Promise((resolve) => setTimeout(resolve, stallMs));
+  try {
+    await beforeSignal?.();
+  } finally {
+    child.kill(signal);
+  }
+  return done;
+}

@@ -2,11 +2,11 @@
  * What the tests know about the GCS server of this run (from global-setup.ts), how they open a
  * backend on it, and the server's declared gaps.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { Store } from '@stowage/core';
 import type { Overrides } from '@stowage/conformance';
-import { FIREBASE_STORAGE_EMULATOR_OVERRIDES } from '@stowage/conformance/servers';
+import { FAKE_GCS_SERVER_OVERRIDES, FIREBASE_STORAGE_EMULATOR_OVERRIDES, testServiceAccountKey as makeServiceAccountKey } from '@stowage/conformance/servers';
 import { GcsBackend, type GcsCapabilities, type GcsOptions, type ServiceAccountKey } from '@stowage/gcs';
 
 /** The settings global-setup.ts provides, or why the server is missing. */
@@ -24,17 +24,7 @@ let key: ServiceAccountKey | undefined;
 
 /** A service-account key made for the tests: signing works locally with it; no server knows it. */
 export function testServiceAccountKey(): ServiceAccountKey {
-  if (!key) {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    key = {
-      type: 'service_account',
-      project_id: 'demo-test',
-      private_key_id: randomBytes(20).toString('hex'),
-      private_key: privateKey,
-      client_email: 'stowage-test@demo-test.iam.gserviceaccount.com',
-      client_id: '100000000000000000000',
-    };
-  }
+  key ??= makeServiceAccountKey();
   return key;
 }
 
@@ -69,16 +59,6 @@ export async function openTestStore(extra: Partial<GcsOptions> = {}): Promise<{ 
     },
   };
 }
-
-/**
- * fake-gcs-server (the container in CI and docker-compose.yml) accepts any signed URL: its
- * maintainer says so (fsouza/fake-gcs-server#381, #1391), and its signed-URL routes go straight to
- * the object handlers.
- */
-export const FAKE_GCS_SERVER_OVERRIDES: Overrides = Object.freeze({
-  'signed-url/tampered': 'fake-gcs-server serves signed URLs without checking the signature',
-  'signed-url/expired': 'fake-gcs-server serves signed URLs without checking the expiry',
-});
 
 /** The declared gaps of this run's server (none on real GCS). */
 export function serverOverrides(): Overrides {

@@ -1,13 +1,43 @@
 /**
- * `stowage sign`: prints a signed URL that grants time-limited access to one object.
+ * `stowage sign`: prints a signed URL that grants time-limited access to one object: the backend's
+ * own where it signs (S3, Google Cloud Storage, Azure Blob Storage), else an HMAC link to the server
+ * of `stowage serve` when a link secret and a base URL are configured.
  *
  * @module
  */
-import { expectPositionals, stringOption, type Command } from '../command.ts';
+import { CapabilityNotSupportedError, type Store } from '@stowage/core';
+import { expectPositionals, stringOption, type Command, type Context } from '../command.ts';
 import { atLocation, usageError } from '../failures.ts';
 import { parseDuration } from '../format.ts';
-import { displayLocation, isFolderKey } from '../locations.ts';
+import { LINK_BASE_URL_VARIABLE, LINK_SECRET_VARIABLE, linkSigner } from '../links.ts';
+import { displayLocation, isFolderKey, type StoreLocation } from '../locations.ts';
 import { openStoreOf } from '../objects.ts';
+
+/**
+ * The store that signs for `location`: the store itself where its backend signs, else the store
+ * with the HMAC signer of `stowage serve`; a CAPABILITY_NOT_SUPPORTED error that says what is
+ * missing when neither is possible.
+ */
+async function signingStore(context: Context, location: StoreLocation, store: Store, baseUrlOption: string | undefined): Promise<Store> {
+  if (store.capabilities.signedUrl) {
+    if (baseUrlOption !== undefined) context.note(`note: ${store.backendName} signs its own URLs: --base-url is not used`);
+    return store;
+  }
+  const secrets = context.session.linkSecrets();
+  const baseUrl = context.session.linkBaseUrl(location.store, baseUrlOption);
+  if (secrets !== undefined && baseUrl !== undefined) return store.withSigner(await linkSigner(secrets, baseUrl, store.root));
+  const missing =
+    secrets === undefined && baseUrl === undefined
+      ? `set ${LINK_SECRET_VARIABLE} (at least 32 characters) and give --base-url`
+      : secrets === undefined
+        ? `set ${LINK_SECRET_VARIABLE} (at least 32 characters, the secret stowage serve verifies with)`
+        : 'give --base-url';
+  throw new CapabilityNotSupportedError(
+    'signedUrl',
+    `the '${store.backendName}' backend cannot sign URLs itself; for a link that stowage serve verifies, ${missing} (the URL where stowage serve serves this store; or ${LINK_BASE_URL_VARIABLE}, or links in the configuration)`,
+    { key: location.key, backend: store.backendName },
+  );
+}
 
 /** `stowage sign`. */
 export const signCommand: Command = {
@@ -15,17 +45,19 @@ export const signCommand: Command = {
   summary: 'Print a signed URL that grants time-limited access to an object, without credentials.',
   usage: ['sign [options] LOCATION'],
   description: [
-    'The store signs natively where its backend can (S3, Google Cloud Storage, Azure Blob Storage). A store whose backend cannot sign (memory, local, SQL) fails with CAPABILITY_NOT_SUPPORTED (exit status 6): such links are signed by stowage\'s HTTP handler, which serves them.',
+    "The store signs natively where its backend can (S3, Google Cloud Storage, Azure Blob Storage). For a store whose backend cannot sign (SQLite, PostgreSQL, MySQL, local folders, memory), the link is an HMAC link that stowage serve verifies: it needs the secret stowage serve runs with ($STOWAGE_LINK_SECRET, or links.secrets in the configuration) and the URL where that server serves the store (--base-url, the store's links.baseUrl in the configuration, or $STOWAGE_LINK_BASE_URL). Without them it fails with CAPABILITY_NOT_SUPPORTED (exit status 6) and says what is missing.",
     'The URL is printed as it is: it is the one line of output that is meant to carry a credential.',
   ],
   options: {
     expires: { type: 'string', value: 'DURATION', description: 'how long the URL is valid: seconds, or 15m, 12h, 7d (default 15m, at most 7d)' },
     method: { type: 'string', value: 'GET|PUT', description: 'GET to download (default), PUT to upload' },
     'content-type': { type: 'string', value: 'TYPE', description: 'for PUT: the content type the uploader must send' },
+    'base-url': { type: 'string', value: 'URL', description: 'for stores that stowage serve serves: where that server serves the store (default: links.baseUrl, $STOWAGE_LINK_BASE_URL)' },
   },
   examples: [
     ['sign s3://bucket/reports/q3.pdf', 'a download link valid for 15 minutes'],
     ['sign --method PUT --expires 1h --content-type image/png lake:uploads/avatar.png', 'an upload link'],
+    ['sign --base-url http://127.0.0.1:8080/ sqlite:./store.db/reports/q3.pdf', 'a link to a SQLite store that stowage serve serves (with $STOWAGE_LINK_SECRET set)'],
   ],
   async run(context, args) {
     expectPositionals(this, args, 1, 1, 'one LOCATION');
@@ -41,7 +73,8 @@ export const signCommand: Command = {
     const store = await openStoreOf(context, location, { write: false });
     let url: string;
     try {
-      url = await store.signUrl(location.key, { expiresIn, method, contentType: stringOption(args, 'content-type') });
+      const signing = await signingStore(context, location, store, stringOption(args, 'base-url'));
+      url = await signing.signUrl(location.key, { expiresIn, method, contentType: stringOption(args, 'content-type') });
     } catch (error) {
       throw atLocation(error, displayLocation(location));
     }
