@@ -167,7 +167,7 @@ export async function compare(spec: ComparisonSpec, profile: RunProfile): Promis
 /** What a child-process case reports: its metrics (name → value) and the child's peak RSS. */
 export interface ChildResult {
   readonly metrics: Readonly<Record<string, number>>;
-  /** Peak resident set size of the child, in MiB (`process.resourceUsage().maxRSS`). */
+  /** Peak resident set size of the child, in MiB (`VmHWM` from `/proc/self/status`; not `resourceUsage().maxRSS`, which on Linux keeps the forked parent's high-water mark across `execve`). */
   readonly peakRssMiB: number;
 }
 
