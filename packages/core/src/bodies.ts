@@ -127,12 +127,35 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
   let count = 0;
   let digest: string | undefined;
   const { maxSize, signal, key, backend } = options;
+  // Each chunk is hashed while the backend sends or writes it: on the next turn of the event loop
+  // (the backend's write is then in flight on another thread or socket, and only reads the chunk),
+  // and at the latest before the next chunk is pulled, so the source never sees its chunk still in use.
+  let unhashed: Uint8Array | undefined;
+  let unhashedLength = 0;
+  let immediate: ReturnType<typeof setImmediate> | undefined;
+  let detached = false;
+  const hashPending = (): void => {
+    if (immediate !== undefined) clearImmediate(immediate);
+    immediate = undefined;
+    if (unhashed === undefined) return;
+    // A consumer that transferred the chunk's buffer (a Web byte stream does) leaves nothing to hash.
+    if (unhashed.byteLength !== unhashedLength) detached = true;
+    else hash.update(unhashed);
+    unhashed = undefined;
+  };
+  const checkHashed = (): void => {
+    hashPending();
+    if (detached) {
+      throw new Error(`the backend${backend === undefined ? '' : ` ${backend}`} detached a body chunk it was given, so its SHA-256 cannot be computed`);
+    }
+  };
   async function* run(): AsyncGenerator<Uint8Array> {
     throwIfAborted(signal, key, backend);
     const iterator = source[Symbol.asyncIterator]();
     let finished = false;
     try {
       while (true) {
+        checkHashed();
         // Race each pull against the signal, so that an abort ends a write whose source has stalled.
         const next = signal ? await raceAbort(iterator.next(), signal, key, backend) : await iterator.next();
         if (next.done) {
@@ -152,13 +175,20 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
         if (maxSize !== undefined && count > maxSize) {
           throw new TooLargeError(maxSize, `body of ${JSON.stringify(key ?? '')} exceeds the limit of ${maxSize} bytes`, { key, backend });
         }
-        hash.update(chunk);
+        unhashed = chunk;
+        unhashedLength = chunk.byteLength;
+        immediate = setImmediate(hashPending);
         yield chunk;
       }
     } finally {
-      // Release the source (close the file, cancel the stream) when the write ends early.
-      if (!finished) void Promise.resolve(iterator.return?.()).catch(() => {});
+      if (!finished) {
+        if (immediate !== undefined) clearImmediate(immediate);
+        unhashed = undefined;
+        // Release the source (close the file, cancel the stream) when the write ends early.
+        void Promise.resolve(iterator.return?.()).catch(() => {});
+      }
     }
+    checkHashed();
     throwIfAborted(signal, key, backend);
     digest = hash.digest('hex');
   }

@@ -9,7 +9,7 @@ import { UnavailableError } from '@stowage/core';
 import { BACKEND_NAME, toStowageError } from './fs-errors.ts';
 
 /** Bytes read per chunk of a read stream (and per step of a copy). */
-const READ_CHUNK_BYTES = 256 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
 /** Small body chunks are gathered up to this size before one write call. */
 const WRITE_BUFFER_BYTES = 64 * 1024;
 
