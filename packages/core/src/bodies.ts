@@ -274,40 +274,86 @@ export function guardReadStream(
   backend: string,
 ): ReadableStream<Uint8Array> {
   if (!signal) return stream;
-  const reader = stream.getReader();
+  // A byte stream stays one, each read filling the consumer's buffer; any other stream, chunk by chunk.
+  const byob = byobReader(stream);
+  const reader = byob ?? stream.getReader();
   let onAbort: (() => void) | undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        onAbort = () => {
-          const error = new AbortedError(`read of ${JSON.stringify(key)} aborted`, { key, backend, cause: signal.reason });
-          reader.cancel(error).catch(() => {});
-          try {
-            controller.error(error);
-          } catch {
-            // already closed
-          }
-        };
-        if (signal.aborted) onAbort();
-        else signal.addEventListener('abort', onAbort, { once: true });
-      },
-      async pull(controller) {
-        try {
-          const next = await reader.read();
-          if (next.done) {
-            signal.removeEventListener('abort', onAbort!);
-            controller.close();
-          } else controller.enqueue(next.value);
-        } catch (error) {
-          signal.removeEventListener('abort', onAbort!);
-          if (!signal.aborted || isStowageError(error)) controller.error(error);
-        }
-      },
-      cancel(reason) {
-        signal.removeEventListener('abort', onAbort!);
-        return reader.cancel(reason);
-      },
+  const finish = (): void => signal.removeEventListener('abort', onAbort!);
+  const source = {
+    start(controller: ReadableStreamDefaultController<Uint8Array> | ReadableByteStreamController) {
+      onAbort = abortOnSignal(signal, reader, controller, key, backend);
     },
-    { highWaterMark: 0 },
-  );
+    async pull(controller: ReadableStreamDefaultController<Uint8Array> | ReadableByteStreamController) {
+      try {
+        if (byob) {
+          // With autoAllocateChunkSize there is always a request: the consumer's buffer, or one made for it.
+          const request = (controller as ReadableByteStreamController).byobRequest!;
+          // The view's buffer moves to the inner stream and comes back, filled, in the answer.
+          const next = await byob.read(request.view as Uint8Array<ArrayBuffer>);
+          if (next.done) {
+            finish();
+            controller.close();
+            if (next.value) request.respondWithNewView(next.value);
+          } else request.respondWithNewView(next.value);
+        } else {
+          const next = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+          if (next.done) {
+            finish();
+            controller.close();
+          } else (controller as ReadableStreamDefaultController<Uint8Array>).enqueue(next.value);
+        }
+      } catch (error) {
+        finish();
+        if (!signal.aborted || isStowageError(error)) controller.error(error);
+      }
+    },
+    cancel(reason: unknown) {
+      finish();
+      return reader.cancel(reason);
+    },
+  };
+  if (byob) return new ReadableStream({ type: 'bytes', autoAllocateChunkSize: GUARD_CHUNK_BYTES, ...source }) as ReadableStream<Uint8Array>;
+  return new ReadableStream<Uint8Array>(source, { highWaterMark: 0 });
 }
+
+/**
+ * When `signal` fires (or has fired), cancels `reader` and errors `controller` with `AbortedError`.
+ * Returns the listener, for the caller to remove once the stream has ended.
+ */
+function abortOnSignal(
+  signal: AbortSignal,
+  reader: { cancel(reason?: unknown): Promise<void> },
+  controller: { error(reason?: unknown): void },
+  key: string,
+  backend: string,
+): () => void {
+  const onAbort = (): void => {
+    const error = new AbortedError(`read of ${JSON.stringify(key)} aborted`, { key, backend, cause: signal.reason });
+    reader.cancel(error).catch(() => {});
+    try {
+      controller.error(error);
+    } catch {
+      // already closed
+    }
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return onAbort;
+}
+
+/**
+ * A reader that fills the caller's buffers (`{ mode: 'byob' }`), when `stream` is a byte stream; or
+ * `undefined`, and the stream stays unlocked. A consumer that reuses its buffers (as
+ * `@stowage/http/node` does) then reads a whole object without allocating per chunk.
+ */
+export function byobReader(stream: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return stream.getReader({ mode: 'byob' });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Chunk size of a guarded byte stream read by a default reader (a BYOB reader brings its own buffers). */
+const GUARD_CHUNK_BYTES = 1024 * 1024;
+

@@ -122,10 +122,84 @@ async function serve(handler: FetchHandler, request: IncomingMessage, response: 
     response.end();
     return;
   }
+  const reader = byobReader(fetchResponse.body);
+  if (reader) {
+    await sendBytes(reader, response);
+    return;
+  }
   try {
     await pipeline(Readable.fromWeb(fetchResponse.body as import('node:stream/web').ReadableStream<Uint8Array>), response);
   } catch {
     // The client went away or the backend failed mid-body: the pipeline has destroyed both ends, and
     // the destroyed socket tells the client the body is incomplete.
+  }
+}
+
+/** A reader that fills our buffers, when the body is a byte stream (as a local-folder store's is). */
+function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
+  try {
+    return body.getReader({ mode: 'byob' });
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes read per buffer when the body is a byte stream; two buffers take turns. */
+const SEND_BUFFER_BYTES = 256 * 1024;
+
+/** Writes `chunk` to the response; resolves once it has been handed to the socket, so its buffer can be reused. */
+function write(response: ServerResponse, chunk: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    response.write(chunk, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+/**
+ * Sends a byte-stream body through two buffers that take turns: the next read fills one while the
+ * other is being written, and a buffer is read into again only once the socket is done with it.
+ * Serving a whole object then allocates nothing per chunk, so memory stays flat whatever its size.
+ * A backend failure or a client that goes away destroys the socket (the client sees a short body)
+ * and cancels the read.
+ */
+async function sendBytes(reader: ReadableStreamBYOBReader, response: ServerResponse): Promise<void> {
+  let gone = false;
+  let closed!: () => void;
+  const whenClosed = new Promise<void>((resolve) => {
+    closed = resolve;
+  });
+  const onClose = (): void => {
+    if (response.writableFinished) return;
+    gone = true;
+    closed();
+    reader.cancel(new Error('the client closed the connection')).catch(() => {});
+  };
+  response.once('close', onClose);
+  // A write's callback may not come once the socket has died: every wait also ends at 'close'.
+  const settled = (sent: Promise<void>): Promise<void> => Promise.race([sent, whenClosed]);
+  let free: ArrayBuffer = new ArrayBuffer(SEND_BUFFER_BYTES);
+  let spare: ArrayBuffer | undefined = new ArrayBuffer(SEND_BUFFER_BYTES);
+  let previous: { sent: Promise<void>; buffer: ArrayBuffer } | undefined;
+  try {
+    while (!gone) {
+      const next = await reader.read(new Uint8Array(free));
+      if (next.done) break;
+      const sent = write(response, next.value);
+      sent.catch(() => {});
+      if (previous) {
+        await settled(previous.sent);
+        free = previous.buffer;
+      } else {
+        free = spare!;
+        spare = undefined;
+      }
+      previous = { sent, buffer: next.value.buffer as ArrayBuffer };
+    }
+    if (previous) await settled(previous.sent);
+    if (!gone) response.end();
+  } catch (error) {
+    reader.cancel(error).catch(() => {});
+    response.destroy();
+  } finally {
+    response.off('close', onClose);
   }
 }

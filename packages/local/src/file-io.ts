@@ -61,12 +61,6 @@ export async function copyBetween(source: FileHandle, target: FileHandle, size: 
   }
 }
 
-/**
- * A stream of `length` bytes of `handle` from `offset`. It reads only when the consumer pulls
- * (one chunk at a time), always from the descriptor it was given (so a concurrent write, which
- * renames a new file into place, never mixes versions), and closes the handle when it ends, fails
- * or is cancelled.
- */
 /** Reads exactly `size` bytes from the start of an open file; `UnavailableError` when it is shorter. */
 export async function readWhole(handle: FileHandle, size: number, key: string): Promise<Uint8Array> {
   const data = new Uint8Array(size);
@@ -79,16 +73,40 @@ export async function readWhole(handle: FileHandle, size: number, key: string): 
   return data;
 }
 
-/** A stream of bytes already in memory, in one piece. */
+/**
+ * A byte stream of bytes already in memory (a small object read with its record): one chunk for a
+ * default reader, copied into the reader's buffers for a BYOB reader. `data` is never handed out, so
+ * a cached copy stays intact.
+ */
 export function bytesStream(data: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
+  let offset = 0;
+  return new ReadableStream({
+    type: 'bytes',
+    autoAllocateChunkSize: Math.max(1, data.byteLength),
     start(controller) {
-      if (data.byteLength > 0) controller.enqueue(data);
-      controller.close();
+      if (data.byteLength === 0) controller.close();
     },
-  });
+    pull(controller) {
+      const request = controller.byobRequest!;
+      const view = request.view!;
+      const length = Math.min(view.byteLength, data.byteLength - offset);
+      new Uint8Array(view.buffer, view.byteOffset, length).set(data.subarray(offset, offset + length));
+      offset += length;
+      request.respond(length);
+      if (offset >= data.byteLength) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+      }
+    },
+  }) as ReadableStream<Uint8Array>;
 }
 
+/**
+ * A stream of `length` bytes of `handle` from `offset`. It reads only when the consumer pulls
+ * (one chunk at a time), always from the descriptor it was given (so a concurrent write, which
+ * renames a new file into place, never mixes versions), and closes the handle when it ends, fails
+ * or is cancelled.
+ */
 export function fileStream(handle: FileHandle, offset: number, length: number, key: string): ReadableStream<Uint8Array> {
   let position = offset;
   const end = offset + length;
@@ -98,37 +116,42 @@ export function fileStream(handle: FileHandle, offset: number, length: number, k
     closed = true;
     await handle.close().catch(() => {});
   };
-  return new ReadableStream<Uint8Array>(
-    {
-      async start(controller) {
-        if (length === 0) {
-          await close();
-          controller.close();
-        }
-      },
-      async pull(controller) {
-        try {
-          const chunk = new Uint8Array(Math.min(READ_CHUNK_BYTES, end - position));
-          const { bytesRead } = await handle.read(chunk, 0, chunk.byteLength, position);
-          if (bytesRead === 0) {
-            // Only a change made behind stowage's back (truncation in place) gets here.
-            throw new UnavailableError(`${JSON.stringify(key)} shrank while it was being read`, { key, backend: BACKEND_NAME });
-          }
-          position += bytesRead;
-          controller.enqueue(bytesRead === chunk.byteLength ? chunk : chunk.subarray(0, bytesRead));
-          if (position >= end) {
-            await close();
-            controller.close();
-          }
-        } catch (error) {
-          await close();
-          throw toStowageError(error, key, 'read');
-        }
-      },
-      async cancel() {
+  // A byte stream: a reader that brings its own buffer ({ mode: 'byob' }) gets the file read straight
+  // into it; a default reader gets a fresh buffer of READ_CHUNK_BYTES per chunk.
+  return new ReadableStream({
+    type: 'bytes',
+    autoAllocateChunkSize: READ_CHUNK_BYTES,
+    async start(controller) {
+      if (length === 0) {
         await close();
-      },
+        controller.close();
+      }
     },
-    { highWaterMark: 0 },
-  );
+    async pull(controller) {
+      const request = controller.byobRequest!;
+      try {
+        const view = request.view!;
+        const want = Math.min(view.byteLength, end - position);
+        const { bytesRead } = await handle.read(view as Uint8Array, 0, want, position);
+        if (bytesRead === 0) {
+          // Only a change made behind stowage's back (truncation in place) gets here.
+          throw new UnavailableError(`${JSON.stringify(key)} shrank while it was being read`, { key, backend: BACKEND_NAME });
+        }
+        position += bytesRead;
+        request.respond(bytesRead);
+        if (position >= end) {
+          // Closed at once, so that a read already waiting ends now (a waiting BYOB read needs respond(0)).
+          controller.close();
+          controller.byobRequest?.respond(0);
+          await close();
+        }
+      } catch (error) {
+        await close();
+        throw toStowageError(error, key, 'read');
+      }
+    },
+    async cancel() {
+      await close();
+    },
+  }) as ReadableStream<Uint8Array>;
 }

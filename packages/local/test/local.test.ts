@@ -192,6 +192,50 @@ describe('reads', () => {
     expect(error).toMatchObject({ size: 10, backend: 'local' });
   });
 
+  it('streams are byte streams: a reader that brings its buffer gets the file read into it, with or without a signal', async () => {
+    const { store } = context;
+    // Above the 64 KiB that small reads prefetch, so the bytes come from the file descriptor.
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 17).map((_, index) => (index * 7) % 251);
+    await store.write('byob.bin', bytes);
+    const readAll = async (stream: ReadableStream<Uint8Array>, size: number): Promise<{ data: Uint8Array; reads: number }> => {
+      const reader = stream.getReader({ mode: 'byob' });
+      const data = new Uint8Array(size);
+      let buffer = new ArrayBuffer(100_000);
+      let filled = 0;
+      let reads = 0;
+      while (true) {
+        const next = await reader.read(new Uint8Array(buffer));
+        if (next.done) break;
+        reads += 1;
+        // The bytes arrive in our own buffer (moved into the answer), never more than it holds.
+        expect(next.value.buffer.byteLength).toBe(100_000);
+        data.set(next.value, filled);
+        filled += next.value.byteLength;
+        buffer = next.value.buffer as ArrayBuffer;
+      }
+      return { data: data.subarray(0, filled), reads };
+    };
+    const plain = await readAll(await store.read('byob.bin'), bytes.byteLength);
+    expect(Buffer.from(plain.data).equals(Buffer.from(bytes))).toBe(true);
+    expect(plain.reads).toBe(Math.ceil(bytes.byteLength / 100_000));
+    const signal = new AbortController().signal;
+    const guarded = await readAll(await store.read('byob.bin', { signal, range: { offset: 1000, length: 2_000_000 } }), 2_000_000);
+    expect(Buffer.from(guarded.data).equals(Buffer.from(bytes.subarray(1000, 2_001_000)))).toBe(true);
+    // A small object, read together with its record, is a byte stream too (a copy: the cache stays whole).
+    await store.write('small.bin', bytes.subarray(0, 1000));
+    for (let round = 0; round < 2; round++) {
+      const small = await readAll(await store.read('small.bin'), 1000);
+      expect(Buffer.from(small.data).equals(Buffer.from(bytes.subarray(0, 1000)))).toBe(true);
+    }
+    // A default reader still gets fresh chunks, and an abort mid-read still ends it with ABORTED.
+    const controller = new AbortController();
+    const reader = (await store.read('byob.bin', { signal: controller.signal })).getReader();
+    const first = await reader.read();
+    expect(first.value!.byteLength).toBeGreaterThan(0);
+    controller.abort();
+    await expectCode(reader.read(), 'ABORTED');
+  });
+
   it('reads a missing key, a folder and an empty object as the contract says', async () => {
     const { store } = context;
     await expectCode(store.read('missing'), 'NOT_FOUND');
