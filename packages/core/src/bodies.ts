@@ -106,15 +106,14 @@ export interface MeterOptions {
   backend?: string | undefined;
 }
 
+/** The `AbortedError` of an operation on `key` that `signal` ended. */
+function abortedError(signal: AbortSignal, key?: string, backend?: string): AbortedError {
+  return new AbortedError(`operation aborted${key === undefined ? '' : ` on ${JSON.stringify(key)}`}`, { key, backend, cause: signal.reason });
+}
+
 /** Throws `AbortedError` when `signal` has fired. */
 export function throwIfAborted(signal: AbortSignal | undefined, key?: string, backend?: string): void {
-  if (signal?.aborted) {
-    throw new AbortedError(`operation aborted${key === undefined ? '' : ` on ${JSON.stringify(key)}`}`, {
-      key,
-      backend,
-      cause: signal.reason,
-    });
-  }
+  if (signal?.aborted) throw abortedError(signal, key, backend);
 }
 
 /**
@@ -157,7 +156,9 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
       while (true) {
         checkHashed();
         // Race each pull against the signal, so that an abort ends a write whose source has stalled.
-        const next = signal ? await raceAbort(iterator.next(), signal, key, backend) : await iterator.next();
+        const next = signal
+          ? await raceSignal(iterator.next(), signal, () => abortedError(signal, key, backend))
+          : await iterator.next();
         if (next.done) {
           finished = true;
           break;
@@ -202,16 +203,22 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
   };
 }
 
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, key: string | undefined, backend: string | undefined): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    throwIfAborted(signal, key, backend);
-  }
+/**
+ * `promise`'s outcome, or a rejection with `reason()` (by default the signal's reason) as soon as
+ * `signal` fires, whichever comes first. Nothing is cancelled: the abandoned promise runs on, and a
+ * late rejection of it is swallowed. For calls that take no signal of their own.
+ */
+export function raceSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined, reason: () => unknown = () => signal?.reason): Promise<T> {
+  if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
       promise.catch(() => {});
-      reject(new AbortedError(`operation aborted${key === undefined ? '' : ` on ${JSON.stringify(key)}`}`, { key, backend, cause: signal.reason }));
+      reject(reason());
     };
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (value) => {

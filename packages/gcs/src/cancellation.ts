@@ -6,32 +6,12 @@
  *
  * @module
  */
+import { raceSignal } from '@stowage/core';
 
 /**
  * `call`'s result, or a rejection with `signal.reason` as soon as `signal` fires (the caller maps it
  * to `ABORTED`). A late rejection of the abandoned call is swallowed.
  */
 export function abandonOnAbort<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return call;
-  if (signal.aborted) {
-    call.catch(() => undefined);
-    return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      call.catch(() => undefined);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    call.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
+  return raceSignal(call, signal, () => (signal?.reason instanceof Error ? signal.reason : new Error('aborted')));
 }

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, open, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { AbortedError, UnavailableError } from '@stowage/core';
+import { AbortedError, UnavailableError, raceSignal } from '@stowage/core';
 import { BACKEND_NAME, hasCode } from './fs-errors.ts';
 import type { RootLayout } from './layout.ts';
 import { isProcessAlive } from './processes.ts';
@@ -59,28 +59,12 @@ async function queued<T>(path: string, signal: AbortSignal | undefined, task: ()
   const tail = previous.then(() => mine);
   queues.set(path, tail);
   try {
-    await waitOrAbort(previous, signal);
+    await raceSignal(previous, signal);
     return await task();
   } finally {
     release();
     if (queues.get(path) === tail) queues.delete(path);
   }
-}
-
-function waitOrAbort(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return promise;
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, reject);
-  });
 }
 
 /** Resolves after `ms` milliseconds, or rejects with the signal's reason when it fires first. */

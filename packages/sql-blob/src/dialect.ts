@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { raceSignal } from '@stowage/core';
 
 /** Which database family a dialect speaks. */
 export type DialectKind = 'sqlite' | 'postgres' | 'mysql';
@@ -112,22 +113,9 @@ export function onAbort(signal: AbortSignal | undefined, cut: () => void): () =>
 export async function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined, discard: (value: T) => void): Promise<T> {
   if (!signal) return pending;
   signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const stop = onAbort(signal, () => {
-      pending.then(discard, () => undefined);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    });
-    pending.then(
-      (value) => {
-        stop();
-        if (signal.aborted) discard(value);
-        else resolve(value);
-      },
-      (error: unknown) => {
-        stop();
-        reject(error);
-      },
-    );
+  return raceSignal(pending, signal, () => {
+    pending.then(discard, () => undefined);
+    return signal.reason instanceof Error ? signal.reason : new Error('aborted');
   });
 }
 
