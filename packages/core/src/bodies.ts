@@ -20,6 +20,9 @@ export type Body =
   | ReadableStream<Uint8Array>
   | AsyncIterable<Uint8Array>;
 
+/** Chunks this large are hashed while the backend writes them; smaller ones at once (nothing to overlap). */
+const DEFERRED_HASH_BYTES = 64 * 1024;
+
 /** Bodies are handed to backends in slices of at most this many bytes. */
 export const SLICE_BYTES = 1024 * 1024;
 
@@ -126,7 +129,7 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
   let count = 0;
   let digest: string | undefined;
   const { maxSize, signal, key, backend } = options;
-  // Each chunk is hashed while the backend sends or writes it: on the next turn of the event loop
+  // Each chunk of DEFERRED_HASH_BYTES or more is hashed while the backend sends or writes it: on the next turn of the event loop
   // (the backend's write is then in flight on another thread or socket, and only reads the chunk),
   // and at the latest before the next chunk is pulled, so the source never sees its chunk still in use.
   let unhashed: Uint8Array | undefined;
@@ -176,9 +179,12 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
         if (maxSize !== undefined && count > maxSize) {
           throw new TooLargeError(maxSize, `body of ${JSON.stringify(key ?? '')} exceeds the limit of ${maxSize} bytes`, { key, backend });
         }
-        unhashed = chunk;
-        unhashedLength = chunk.byteLength;
-        immediate = setImmediate(hashPending);
+        if (chunk.byteLength < DEFERRED_HASH_BYTES) hash.update(chunk);
+        else {
+          unhashed = chunk;
+          unhashedLength = chunk.byteLength;
+          immediate = setImmediate(hashPending);
+        }
         yield chunk;
       }
     } finally {

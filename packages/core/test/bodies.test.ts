@@ -25,6 +25,7 @@ function expectedDigest(pieces: number, size: number): string {
 
 describe('meterBody: hashing overlaps the consumer and stays exact', () => {
   it('hashes each chunk before the source is asked for the next, whatever the consumer awaits', async () => {
+    // 4 KiB chunks are hashed at once; 64 KiB ones while the consumer works on them.
     for (const size of [4096, 64 * 1024]) for (const consume of [
       async () => {},
       async () => {
