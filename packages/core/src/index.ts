@@ -21,7 +21,7 @@ export type {
   SignUrlOptions,
   UrlSigner,
 } from './backend.ts';
-export { SLICE_BYTES, meterBody, raceSignal, streamToBytes, toSource, type Body, type MeteredBody } from './bodies.ts';
+export { SLICE_BYTES, byobReader, meterBody, raceSignal, streamToBytes, toSource, type Body, type MeteredBody } from './bodies.ts';
 export { ALL_CAPABILITIES, assertCapabilities, defineCapabilities, type Capabilities, type CapabilityName } from './capabilities.ts';
 export { DEFAULT_CONTENT_TYPE, inferContentType } from './content-type.ts';
 export {

@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { byobReader } from '@stowage/core';
 import type { FetchHandler } from './handler.ts';
 import { rawPathProblem } from './url-keys.ts';
 
@@ -122,6 +123,7 @@ async function serve(handler: FetchHandler, request: IncomingMessage, response: 
     response.end();
     return;
   }
+  // A byte stream (a local-folder store's body) is read into our own buffers.
   const reader = byobReader(fetchResponse.body);
   if (reader) {
     await sendBytes(reader, response);
@@ -132,15 +134,6 @@ async function serve(handler: FetchHandler, request: IncomingMessage, response: 
   } catch {
     // The client went away or the backend failed mid-body: the pipeline has destroyed both ends, and
     // the destroyed socket tells the client the body is incomplete.
-  }
-}
-
-/** A reader that fills our buffers, when the body is a byte stream (as a local-folder store's is). */
-function byobReader(body: ReadableStream<Uint8Array>): ReadableStreamBYOBReader | undefined {
-  try {
-    return body.getReader({ mode: 'byob' });
-  } catch {
-    return undefined;
   }
 }
 
