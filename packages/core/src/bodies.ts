@@ -129,9 +129,10 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
   let count = 0;
   let digest: string | undefined;
   const { maxSize, signal, key, backend } = options;
-  // Each chunk of DEFERRED_HASH_BYTES or more is hashed while the backend sends or writes it: on the next turn of the event loop
-  // (the backend's write is then in flight on another thread or socket, and only reads the chunk),
-  // and at the latest before the next chunk is pulled, so the source never sees its chunk still in use.
+  // A chunk of DEFERRED_HASH_BYTES or more is hashed while the backend sends or writes it: on the
+  // next turn of the event loop (the backend's write is then in flight on another thread or socket,
+  // and only reads the chunk), and at the latest before the next chunk is pulled, so the source
+  // never sees its chunk still in use.
   let unhashed: Uint8Array | undefined;
   let unhashedLength = 0;
   let immediate: ReturnType<typeof setImmediate> | undefined;
