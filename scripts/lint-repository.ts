@@ -44,12 +44,16 @@ import { ROOT, listWorkspacePackages, type PackageManifest, type WorkspacePackag
  * Raised from 90 / 24 KiB when retries, per-operation time limits and resumed reads moved into core
  * (one implementation for every adapter instead of one per SDK): about 2 KiB of gzipped JavaScript,
  * which took the JavaScript to 24.4 KiB and the tarball to 88.5 KiB.
+ *
+ * Raised from 100 / 27 KiB for the maintenance sweep (`Store.sweep`, the `SweepTally` every adapter
+ * builds its report with) and the `STORAGE_FULL` code: 0.8 KiB of gzipped JavaScript and 3.2 KiB of
+ * tarball, which took them to 27.7 and 100.4 KiB.
  */
 const CORE_BUDGET = {
   /** The tarball `pnpm pack` makes (what `npm install` downloads). */
-  packedBytes: 100 * 1024,
+  packedBytes: 104 * 1024,
   /** dist/**\/*.js concatenated and gzipped (what a bundler ships, before minification). */
-  javascriptGzipBytes: 27 * 1024,
+  javascriptGzipBytes: 28.5 * 1024,
 } as const;
 
 type Check = () => string[] | Promise<string[]>;

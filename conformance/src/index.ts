@@ -23,6 +23,7 @@ export {
   metadataCases,
   rangeCases,
   signedUrlCases,
+  sweepCases,
 } from './cases/index.ts';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_LARGE_SIZE, DEFAULT_TIMEOUT, prepareContext, resolveSuiteOptions, type PreparedContext } from './context.ts';
 export { notApplicableReason, overrideCovers, overrideReason, validateOverrides } from './plan.ts';

@@ -19,6 +19,7 @@ export const GROUP_NAMES = [
   'atomicity',
   'hierarchy',
   'signed-url',
+  'sweep',
 ] as const;
 
 /** One of the case groups, such as `'range'`. */

@@ -29,6 +29,7 @@ import {
   metadataCases,
   rangeCases,
   signedUrlCases,
+  sweepCases,
 } from './cases/index.ts';
 import { caseTimeout, openFactory, prepareContext, randomToken, resolveSuiteOptions } from './context.ts';
 import { notApplicableReason, overrideMessage, overrideReason, validateOverrides } from './plan.ts';
@@ -175,4 +176,9 @@ export function describeHierarchy(options: DescribeConformanceOptions): void {
 /** Registers the `signed-url` group (capability `signedUrl`). */
 export function describeSignedUrl(options: DescribeConformanceOptions): void {
   describeCases('stowage conformance (signed-url)', options, signedUrlCases);
+}
+
+/** Registers the `sweep` group: the maintenance sweep reports consistently and never touches objects. */
+export function describeSweep(options: DescribeConformanceOptions): void {
+  describeCases('stowage conformance (sweep)', options, sweepCases);
 }

@@ -16,8 +16,9 @@ import { listingCases } from './listing.ts';
 import { metadataCases } from './metadata.ts';
 import { rangeCases } from './range.ts';
 import { signedUrlCases } from './signed-url.ts';
+import { sweepCases } from './sweep.ts';
 
-export { atomicityCases, bodiesCases, conditionalCases, copyMoveCases, deleteCases, healthCases, hierarchyCases, keysCases, listingCases, metadataCases, rangeCases, signedUrlCases };
+export { atomicityCases, bodiesCases, conditionalCases, copyMoveCases, deleteCases, healthCases, hierarchyCases, keysCases, listingCases, metadataCases, rangeCases, signedUrlCases, sweepCases };
 
 /** The cases of each group, by group name, in run order. */
 export const caseGroups: Readonly<Record<GroupName, readonly ConformanceCase[]>> = Object.freeze({
@@ -33,6 +34,7 @@ export const caseGroups: Readonly<Record<GroupName, readonly ConformanceCase[]>>
   atomicity: atomicityCases,
   hierarchy: hierarchyCases,
   'signed-url': signedUrlCases,
+  sweep: sweepCases,
 });
 
 /** Every case, group by group. */

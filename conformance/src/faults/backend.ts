@@ -14,6 +14,7 @@ import {
   type BackendCopyOptions,
   type BackendListOptions,
   type BackendReadResult,
+  type BackendSweepOptions,
   type BackendWriteRequest,
   type ByteRange,
   type Capabilities,
@@ -21,10 +22,11 @@ import {
   type ObjectInfo,
   type OperationContext,
   type SignUrlOptions,
+  type SweepResult,
 } from '@stowage/core';
 
 /** The backend operations a fault can be attached to. */
-export type FaultOperation = 'stat' | 'read' | 'write' | 'delete' | 'deleteMany' | 'list' | 'copy' | 'move' | 'health';
+export type FaultOperation = 'stat' | 'read' | 'write' | 'delete' | 'deleteMany' | 'list' | 'copy' | 'move' | 'sweep' | 'health';
 
 /** What happens to a matching call. */
 export type Fault =
@@ -202,6 +204,13 @@ export class FaultyBackend<C extends Capabilities = Capabilities> implements Bac
     const inner = this.#inner;
     if (!inner.move) return undefined;
     return (from, to, options) => this.#run('move', from, options.signal, () => inner.move!(from, to, options));
+  }
+
+  /** Sweeps when the wrapped backend does. */
+  get sweep(): ((options: BackendSweepOptions) => Promise<SweepResult>) | undefined {
+    const inner = this.#inner;
+    if (!inner.sweep) return undefined;
+    return (options) => this.#run('sweep', options.prefix, options.signal, () => inner.sweep!(options));
   }
 
   /** Signs when the wrapped backend does. */

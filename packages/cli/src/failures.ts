@@ -17,7 +17,8 @@ export type FailureCode = ErrorCode | 'USAGE' | 'CONFIG' | 'ERROR';
  *
  * `0` success, `1` any other failure (and a certification with failing cases, a doctor run with an
  * unhealthy store), `2` usage, `3` not found, `4` invalid key or input, `5` conflict, `6` capability
- * not supported, `7` permission denied, `8` unavailable, `9` configuration, `130` interrupted.
+ * not supported, `7` permission denied, `8` unavailable, `9` configuration, `10` storage full,
+ * `130` interrupted.
  */
 export const EXIT_CODES: Readonly<Record<FailureCode, number>> = {
   ERROR: 1,
@@ -33,6 +34,7 @@ export const EXIT_CODES: Readonly<Record<FailureCode, number>> = {
   PERMISSION_DENIED: 7,
   UNAVAILABLE: 8,
   CONFIG: 9,
+  STORAGE_FULL: 10,
   ABORTED: 130,
 };
 

@@ -57,7 +57,7 @@ Signed links (stowage serve, and stowage sign for stores that cannot sign themse
 Exit status:
   0 success          ${EXIT_CODES.USAGE} usage             ${EXIT_CODES.NOT_FOUND} not found           ${EXIT_CODES.INVALID_PATH} invalid key or input   ${EXIT_CODES.ALREADY_EXISTS} conflict (exists, changed)
   ${EXIT_CODES.CAPABILITY_NOT_SUPPORTED} not supported    ${EXIT_CODES.PERMISSION_DENIED} permission denied ${EXIT_CODES.UNAVAILABLE} unavailable (retry)  ${EXIT_CODES.CONFIG} configuration         ${EXIT_CODES.ERROR} anything else
-  ${EXIT_CODES.ABORTED} interrupted (Ctrl-C); nothing partial is left at the destination
+  ${EXIT_CODES.STORAGE_FULL} storage full (free space)  ${EXIT_CODES.ABORTED} interrupted (Ctrl-C); nothing partial is left at the destination
   Errors are one line on standard error: stowage: <CODE>: <message> (<location>); --verbose adds the causes.
 `;
 }

@@ -42,7 +42,7 @@ describe('errors and exit codes', () => {
   afterAll(() => ws?.cleanup());
 
   it('documents distinct codes', () => {
-    expect(EXIT_CODES).toMatchObject({ ERROR: 1, USAGE: 2, NOT_FOUND: 3, INVALID_PATH: 4, ALREADY_EXISTS: 5, CAPABILITY_NOT_SUPPORTED: 6, PERMISSION_DENIED: 7, UNAVAILABLE: 8, CONFIG: 9, ABORTED: 130 });
+    expect(EXIT_CODES).toMatchObject({ ERROR: 1, USAGE: 2, NOT_FOUND: 3, INVALID_PATH: 4, ALREADY_EXISTS: 5, CAPABILITY_NOT_SUPPORTED: 6, PERMISSION_DENIED: 7, UNAVAILABLE: 8, CONFIG: 9, STORAGE_FULL: 10, ABORTED: 130 });
   });
 
   it.each([

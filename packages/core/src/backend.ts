@@ -9,6 +9,7 @@
  * @module
  */
 import type { Capabilities } from './capabilities.ts';
+import type { SweepResult } from './sweep.ts';
 
 /** What `stat` returns, and what a write returns for the object it stored. */
 export interface ObjectInfo {
@@ -124,6 +125,20 @@ export interface BackendCopyOptions extends OperationContext {
   ifNoneMatch?: '*' | undefined;
 }
 
+/** Options of a backend's sweep, validated and defaulted by `Store`. */
+export interface BackendSweepOptions extends OperationContext {
+  /**
+   * Only leftovers of writes to keys starting with this (the store's root; `''` for every key).
+   * Leftovers that belong to no key the backend can tell (local's temporary files and locks) are the
+   * backend's own and are swept whatever the prefix.
+   */
+  prefix: string;
+  /** A leftover whose writer may still be running counts as abandoned once it is this many milliseconds old. */
+  olderThanMs: number;
+  /** Find and report, remove nothing. */
+  dryRun: boolean;
+}
+
 /** Options of a signed URL. */
 export interface SignUrlOptions {
   /** `'GET'` (default) to download or `'PUT'` to upload. */
@@ -177,6 +192,13 @@ export interface Backend<C extends Capabilities = Capabilities> {
   move?(from: string, to: string, options: BackendCopyOptions): Promise<ObjectInfo>;
   /** A signed URL; only when `signedUrl` is declared. */
   signUrl?(key: string, options: SignUrlOptions): Promise<string>;
+  /**
+   * Finds and (unless `dryRun`) removes what failed or abandoned writes left: temporary files, dead
+   * locks, staged chunks, unfinished multipart uploads. Build the result with `SweepTally`; report
+   * every kind of leftover the backend can have, and say in `unreclaimable` or `notes` what it
+   * cannot reclaim and why. Absent: `Store.sweep` reports that the backend does not say.
+   */
+  sweep?(options: BackendSweepOptions): Promise<SweepResult>;
   /** Resolves when the backend answers; throws a `StowageError` (usually `UNAVAILABLE`) otherwise. */
   health(context: OperationContext): Promise<void>;
   /** Releases what the backend opened itself; a borrowed client is never closed. */

@@ -24,6 +24,7 @@ export const ErrorCode = {
   PermissionDenied: 'PERMISSION_DENIED',
   Unavailable: 'UNAVAILABLE',
   Aborted: 'ABORTED',
+  StorageFull: 'STORAGE_FULL',
 } as const;
 
 /** One of the stable error codes, such as `'NOT_FOUND'`. */
@@ -77,6 +78,7 @@ const ERROR_NAMES: Record<ErrorCode, string> = {
   PERMISSION_DENIED: 'PermissionDeniedError',
   UNAVAILABLE: 'UnavailableError',
   ABORTED: 'AbortedError',
+  STORAGE_FULL: 'StorageFullError',
 };
 
 /** The object does not exist. */
@@ -156,6 +158,18 @@ export class AbortedError extends StowageError {
 }
 
 /**
+ * The medium is full: a disk or filesystem without free space, an exhausted quota (disk quota, an
+ * account's or bucket's storage quota), a database that cannot grow. The message says what is full.
+ * Nothing of the failed write is visible; repeating it only helps once space is freed, so it is not
+ * retryable.
+ */
+export class StorageFullError extends StowageError {
+  constructor(message: string, options?: StowageErrorOptions) {
+    super(ErrorCode.StorageFull, message, options);
+  }
+}
+
+/**
  * Whether `value` is an error raised by stowage, optionally with the given code. Works across
  * several copies of `@stowage/core` because it checks a global symbol brand, not the class.
  *
@@ -195,5 +209,7 @@ export function createError(code: ErrorCode, message: string, options: StowageEr
       return new UnavailableError(message, options);
     case ErrorCode.Aborted:
       return new AbortedError(message, options);
+    case ErrorCode.StorageFull:
+      return new StorageFullError(message, options);
   }
 }

@@ -12,6 +12,7 @@ export type {
   BackendCopyOptions,
   BackendListOptions,
   BackendReadResult,
+  BackendSweepOptions,
   BackendWriteRequest,
   ByteRange,
   ListEntry,
@@ -35,6 +36,7 @@ export {
   PermissionDeniedError,
   PreconditionFailedError,
   RangeNotSatisfiableError,
+  StorageFullError,
   StowageError,
   TooLargeError,
   UnavailableError,
@@ -80,6 +82,18 @@ export {
   type ResolvedRetryPolicy,
   type RetryPolicy,
 } from './retry.ts';
+export {
+  DEFAULT_SWEEP_AGE_MS,
+  SWEEP_ITEM_LIMIT,
+  SweepTally,
+  type SweepItem,
+  type SweepKind,
+  type SweepKindDeclaration,
+  type SweepKindSummary,
+  type SweepOptions,
+  type SweepReport,
+  type SweepResult,
+} from './sweep.ts';
 export { attemptScope, checkTimeout, type AttemptScope } from './timeouts.ts';
 export {
   Store,

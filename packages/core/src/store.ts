@@ -44,6 +44,7 @@ import { validateContentType, validateMetadata } from './metadata.ts';
 import { assertNotReserved, assertValidKey, assertValidPrefix, normalizeRoot, reservedSegmentSet, utf8Length, MAX_KEY_BYTES } from './paths.ts';
 import { resumableStream } from './resumable-reads.ts';
 import { isReplayableBody, isRetryable, pause, resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy, type RetryPolicy } from './retry.ts';
+import { DEFAULT_SWEEP_AGE_MS, type SweepOptions, type SweepReport } from './sweep.ts';
 import { attemptScope, checkTimeout, timeoutError } from './timeouts.ts';
 
 /**
@@ -776,6 +777,42 @@ export class Store<C extends Capabilities = Capabilities> {
   /** Resolves when the backend answers; throws a `StowageError` (usually `UNAVAILABLE`) otherwise. */
   async health(options: OperationOptions = {}): Promise<void> {
     await this.#call(undefined, options, (signal) => this.#backend.health({ signal }), true);
+  }
+
+  /**
+   * Finds and removes what failed or abandoned writes left on the backend: temporary files and dead
+   * locks (local), chunk rows no object points at (SQL), unfinished multipart uploads under this
+   * store's root (S3). A leftover counts as abandoned when its writer is known to be gone, or once
+   * it is older than `olderThanMs` (default a day). The report lists, kind by kind, what was found
+   * and removed (with `dryRun`, what would be), and says what the backend cannot reclaim and why.
+   * Objects are never touched. Not repeated under a retry policy: run it again instead.
+   *
+   * @example
+   * ```ts
+   * const report = await store.sweep({ dryRun: true })
+   * for (const kind of report.kinds) console.log(kind.kind, kind.found, kind.bytes, kind.unreclaimable ?? '')
+   * ```
+   */
+  async sweep(options: SweepOptions = {}): Promise<SweepReport> {
+    const olderThanMs = options.olderThanMs ?? DEFAULT_SWEEP_AGE_MS;
+    if (typeof olderThanMs !== 'number' || !Number.isFinite(olderThanMs) || olderThanMs < 0) {
+      throw new InvalidArgumentError(`olderThanMs must be a non-negative number of milliseconds, got ${String(olderThanMs)}`);
+    }
+    const dryRun = options.dryRun ?? false;
+    if (typeof dryRun !== 'boolean') throw new InvalidArgumentError(`dryRun must be a boolean, got ${String(dryRun)}`);
+    const backend = this.#backend;
+    const report = { backend: backend.name, dryRun, olderThanMs };
+    if (!backend.sweep) {
+      throwIfAborted(options.signal, undefined, backend.name);
+      const note = `the '${backend.name}' backend does not implement sweep, so it cannot say what failed writes leave on it`;
+      return { ...report, kinds: [], items: [], truncated: false, notes: [note], found: 0, removed: 0, bytes: 0 };
+    }
+    const result = await this.#call(undefined, { signal: options.signal, timeoutMs: options.timeoutMs, retry: false }, (signal) =>
+      backend.sweep!({ prefix: this.#root, olderThanMs, dryRun, signal }),
+    );
+    const items = this.#root === '' ? result.items : result.items.map((item) => (item.key?.startsWith(this.#root) ? { ...item, key: this.#relative(item.key) } : item));
+    const total = (field: 'found' | 'removed' | 'bytes'): number => result.kinds.reduce((sum, kind) => sum + kind[field], 0);
+    return { ...report, ...result, items, found: total('found'), removed: total('removed'), bytes: total('bytes') };
   }
 
   /** Releases the backend's own connections and handles (shared by every store made with `at`). */

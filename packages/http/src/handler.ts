@@ -46,6 +46,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   PRECONDITION_FAILED: 412,
   ALREADY_EXISTS: 409,
   UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
 };
 
 const REASONS: Record<number, string> = {
@@ -60,6 +61,7 @@ const REASONS: Record<number, string> = {
   499: 'Client Closed Request',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
+  507: 'Insufficient Storage',
 };
 
 /** An ETag as HTTP wants it: quoted (stowage's etags are opaque strings, usually quoted already). */

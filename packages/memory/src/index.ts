@@ -22,6 +22,7 @@ import {
   type ListPage,
   type ObjectInfo,
   type OperationContext,
+  type SweepResult,
 } from '@stowage/core';
 
 /** What the memory adapter declares. */
@@ -277,6 +278,11 @@ export class MemoryBackend implements Backend<typeof MEMORY_CAPABILITIES> {
     const info = await this.copy(from, to, options);
     this.#remove(from);
     return info;
+  }
+
+  /** Nothing to reclaim: a write keeps its bytes in its own buffer until it commits, and a failed one is garbage-collected with it. */
+  async sweep(): Promise<SweepResult> {
+    return { kinds: [], items: [], truncated: false, notes: ['nothing to reclaim: a failed write on the memory backend leaves nothing behind'] };
   }
 
   async health(): Promise<void> {}
