@@ -74,7 +74,7 @@ const specs: CaseSpec[] = [
     name: 'a malformed content type is refused with INVALID_ARGUMENT before any I/O',
     async run(context) {
       const { store, calls } = context.recording();
-      for (const contentType of ['', 'text', 'text/plain\r\nx-injected: 1', 'täxt/plain', 42]) {
+      for (const contentType of ['', 'text', 'text/plain\r\nx-injected: 1', 'text/plain\r\n; x=1', 'text/plain\n;charset=utf-8', 'täxt/plain', 42]) {
         await rejectsWithCode(store.write('a.txt', 'x', { contentType: contentType as string }), 'INVALID_ARGUMENT', `content type ${JSON.stringify(contentType)}`);
       }
       assertNoBackendCalls(calls, 'malformed content types');

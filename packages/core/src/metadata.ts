@@ -10,7 +10,7 @@ import { utf8Length } from './paths.ts';
 export const MAX_METADATA_BYTES = 2048;
 
 const METADATA_KEY = /^[a-z0-9_-]+$/;
-const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:\s*;[\x20-\x7e]*)?$/;
+const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:[ \t]*;[\x20-\x7e]*)?$/;
 
 /**
  * Checks user metadata: keys lowercase `[a-z0-9-_]`, values strings (any Unicode without lone
