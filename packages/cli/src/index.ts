@@ -23,7 +23,7 @@ export {
 } from './locations.ts';
 export { CONFIG_FILE_NAMES, CONFIG_VARIABLE, type CliConfig, type CliStoreConfig } from './config.ts';
 export { LINK_BASE_URL_VARIABLE, LINK_SECRET_VARIABLE } from './links.ts';
-export { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_SERVE_HOST, DEFAULT_SERVE_PORT } from './commands/serve.ts';
+export { DEFAULT_MAX_UPLOAD_SIZE, DEFAULT_SERVE_HOST, DEFAULT_SERVE_LIMITS, DEFAULT_SERVE_PORT } from './commands/serve.ts';
 export { EMBEDDED_STORE_PATH } from './stores.ts';
 export { PROGRESS_THRESHOLD } from './progress.ts';
 export { runStowage, type RunOptions } from './run.ts';

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { HmacSigner } from '@stowage/http';
+import type { HmacSigner, UploadLinkPolicy } from '@stowage/http';
 import { configError, usageError } from './failures.ts';
 
 /** The environment variable that holds the link secrets (comma-separated, the first signs). */
@@ -65,8 +65,8 @@ export function checkBaseUrl(text: string, source: string, from: BaseUrlSource):
   return url.href;
 }
 
-/** The signer of links to a store rooted at `root`, served at `baseUrl`. */
-export async function linkSigner(secrets: readonly string[], baseUrl: string, root: string): Promise<HmacSigner> {
+/** The signer of links to a store rooted at `root`, served at `baseUrl`, with the rules for its upload links. */
+export async function linkSigner(secrets: readonly string[], baseUrl: string, root: string, uploads: UploadLinkPolicy = {}): Promise<HmacSigner> {
   const { createSigner } = await import('@stowage/http');
-  return createSigner({ baseUrl, secrets, root });
+  return createSigner({ baseUrl, secrets, root, uploads });
 }

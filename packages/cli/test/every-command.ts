@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gap, testBackend, type BackendName } from './backends.ts';
 import { sha256, workspace, writeRandomFile, type Workspace } from './run-binary.ts';
+import { startServe } from './serving.ts';
 
 const HELLO = 'Hello, stowage!\n';
 /** Defines the steps for the backend `name`; skipped with the reason when its server is unreachable. */
@@ -174,6 +175,33 @@ export async function describeEveryCommand(name: BackendName): Promise<void> {
         );
       });
     }
+
+    const singleUseGap = createOnlyGap;
+    it(`serve --nonce-store here makes upload links single-use${singleUseGap ? ` (reuse not verifiable on this server: ${singleUseGap})` : ''}`, async () => {
+      const env = { ...backend.env, STOWAGE_LINK_SECRET: 'nonce-store-secret-'.repeat(3) };
+      const server = await startServe(ws, ['--port', '0', '--uploads', '--nonce-store', at('nonces/'), 'file:./served//'], env);
+      try {
+        expect(server.line).toMatch(/uploads through single-use signed PUT links/);
+        const signed = await ws.run(['sign', '--method', 'PUT', '--single-use', '--base-url', server.url, 'file:./served//once.txt'], { env });
+        expect(signed).toMatchObject({ status: 0, stderr: '' });
+        const link = signed.stdout.trim();
+        const upload = async (body: string): Promise<number> => {
+          const response = await fetch(link, { method: 'PUT', body });
+          await response.body?.cancel();
+          return response.status;
+        };
+        expect(await upload('once\n')).toBe(201);
+        if (singleUseGap === undefined) expect(await upload('twice\n')).toBe(403);
+        expect((await run('cat', 'file:./served//once.txt')).stdout).toBe('once\n');
+        const reusable = await ws.run(['sign', '--method', 'PUT', '--base-url', server.url, 'file:./served//reused.txt'], { env });
+        expect(await (await fetch(reusable.stdout.trim(), { method: 'PUT', body: 'x' })).status).toBe(403);
+        expect((await run('ls', '-r', at('nonces/'))).stdout.trim().split('\n')).toHaveLength(1);
+      } finally {
+        server.child.kill('SIGINT');
+        expect((await server.done).status).toBe(0);
+      }
+      expect((await run('rm', '-r', at('nonces'))).status).toBe(0);
+    });
 
     it('rm deletes objects and folders; a missing object is NOT_FOUND unless --force', async () => {
       expect((await run('cp', 'hello.txt', at('docs/other.txt'))).status).toBe(0);

@@ -4,71 +4,25 @@
  * wrong-method links refused with 403, uploads through signed PUT links (and one over the limit,
  * which stores nothing), secrets and base URLs from the configuration with rotation, public serving
  * with CORS, the usage errors, and Ctrl-C or SIGTERM ending the server with status 0 and its port
- * closed, an upload in progress stored not at all.
+ * closed, an upload in progress stored not at all; a stalled upload and slow headers cut within
+ * their limits, with no temporary file left; a nested store's internals never reachable; single-use
+ * upload links and required content types.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '@stowage/conformance/servers';
-import { finished, runBinaryBytes, sha256, startBinary, workspace, writeRandomFile, type RunResult, type Workspace } from './run-binary.ts';
+import { runBinaryBytes, sha256, workspace, writeRandomFile, type Workspace } from './run-binary.ts';
+import { listening, startServe, type Serving } from './serving.ts';
 
 const run = promisify(execFile);
 const SECRET = randomBytes(32).toString('hex');
 const OLD_SECRET = randomBytes(32).toString('hex');
-
-/** A running `stowage serve`. */
-interface Serving {
-  child: ChildProcess;
-  /** The URL it prints. */
-  url: string;
-  /** The line it printed. */
-  line: string;
-  /** Resolves when it has exited. */
-  done: Promise<RunResult>;
-}
-
-/** Starts `stowage serve ARGS...` and waits for the line that says where it listens. */
-async function startServe(ws: Workspace, args: readonly string[], env: Record<string, string> = {}): Promise<Serving> {
-  const child = startBinary(['serve', ...args], { cwd: ws.dir, env });
-  child.stdin!.end();
-  const done = finished(child);
-  const line = await new Promise<string>((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => reject(new Error(`stowage serve printed no URL within 20 s: ${stdout}`)), 20_000);
-    child.stdout!.on('data', (chunk: string) => {
-      stdout += chunk;
-      const found = /^serving .+\n/m.exec(stdout);
-      if (found) {
-        clearTimeout(timer);
-        resolve(found[0].trimEnd());
-      }
-    });
-    void done.then((result) => {
-      clearTimeout(timer);
-      reject(new Error(`stowage serve exited with ${result.status}: ${result.stderr}`));
-    });
-  });
-  const url = / at (http:\/\/\S+) \(/.exec(line)![1]!;
-  return { child, url, line, done };
-}
-
-/** Whether something accepts connections at the URL's host and port. */
-function listening(url: string): Promise<boolean> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function curl(...args: string[]): Promise<string> {
   const { stdout } = await run('curl', ['--silent', '--show-error', ...args], { encoding: 'latin1', maxBuffer: 16 * 1024 * 1024 });
@@ -223,6 +177,63 @@ describe('stowage serve', () => {
     expect((await ws.run(['ls', '-r', 'sqlite:./store.db'])).stdout).toBe('sqlite:./store.db/docs/data.bin\n');
   });
 
+  it('cuts a stalled upload on a file: store with 408 within --upload-idle-timeout, leaving no temporary file, and slow headers within --headers-timeout', async () => {
+    await ws.file('folder/kept.txt', 'kept');
+    const server = await serve(['--port', '0', '--uploads', '--upload-idle-timeout', '1', '--headers-timeout', '1s', '--verbose', 'file:./folder//']);
+    const put = new URL(await sign('file:./folder//up/stalled.bin', '--base-url', server.url, '--method', 'PUT'));
+    // A tenth of the declared body, then nothing.
+    const started = performance.now();
+    const outcome = await new Promise<{ status: number | undefined; afterMs: number }>((resolve, reject) => {
+      const request = httpRequest(put, { method: 'PUT', headers: { 'content-length': '200000' } }, (response) => {
+        response.resume();
+        response.once('end', () => resolve({ status: response.statusCode, afterMs: performance.now() - started }));
+      });
+      request.once('error', reject);
+      request.write(Buffer.alloc(20_000, 1));
+      setTimeout(() => reject(new Error('the stalled upload was not cut within 10 s')), 10_000).unref();
+    });
+    expect(outcome.status).toBe(408);
+    expect(outcome.afterMs).toBeGreaterThanOrEqual(1000);
+    expect(outcome.afterMs).toBeLessThan(1000 + 4000);
+    expect(await readdir(join(ws.dir, 'folder', '.stowage', 'tmp')).catch(() => [])).toEqual([]);
+    expect((await ws.run(['ls', '-r', 'file:./folder//'])).stdout).toBe('file:./folder//kept.txt\n');
+
+    const slowHeaders = await new Promise<{ received: string; afterMs: number }>((resolve) => {
+      const { hostname, port } = new URL(server.url);
+      const socket = connect({ host: hostname, port: Number(port) });
+      const opened = performance.now();
+      let received = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => (received += chunk));
+      socket.on('error', () => {});
+      socket.once('close', () => resolve({ received, afterMs: performance.now() - opened }));
+      socket.write('GET /kept.txt HTTP/1.1\r\nhost: x\r\n');
+      setTimeout(() => socket.destroy(), 10_000).unref();
+    });
+    expect(slowHeaders.received).toMatch(/^HTTP\/1\.1 408 /);
+    expect(slowHeaders.afterMs).toBeLessThan(1000 + 1000 + 2000);
+    server.child.kill('SIGINT');
+    const { status, stderr } = await server.done;
+    expect(status).toBe(0);
+    expect(stderr).toBe('stowage serve: 408 PUT /up/stalled.bin: the body sent nothing for 1000 ms\n');
+  });
+
+  it('never reaches the internals of a store nested in a served folder', async () => {
+    // The nested store: a store of its own in outer/nested, with its internals in outer/nested/.stowage.
+    expect((await ws.run(['cp', 'note.txt', 'file:./outer/nested//inner.txt'])).status).toBe(0);
+    const internals = (await readdir(join(ws.dir, 'outer', 'nested', '.stowage'), { recursive: true })).sort();
+    expect(internals.some((path) => path.startsWith('meta/'))).toBe(true);
+    const server = await serve(['--port', '0', '--public', '--uploads', 'file:./outer//']);
+    for (const path of internals.filter((path) => path.endsWith('.json')).map((path) => `nested/.stowage/${path}`)) {
+      expect(await statusOf(`${server.url}${path}`), path).toBe(400);
+    }
+    const planted = await ws.run(['sign', '--base-url', server.url, '--method', 'PUT', 'file:./outer//nested/.stowage/locks/planted.lock'], { env });
+    expect(planted.status).toBe(4);
+    expect(planted.stderr).toMatch(/^stowage: INVALID_PATH: /);
+    expect((await readdir(join(ws.dir, 'outer', 'nested', '.stowage'), { recursive: true })).sort()).toEqual(internals);
+    expect(await (await fetch(`${server.url}nested/inner.txt`)).text()).toBe('a note, uploaded\n');
+  });
+
   it('takes its secrets and base URL from the configuration: stowage sign needs no --base-url, rooted stores match, rotation keeps old links working', async () => {
     const port = await freePort();
     await ws.file(
@@ -286,6 +297,12 @@ describe('stowage serve', () => {
       [['serve', '--cors', 'https://app.example.com/path', ':'], env, 2, /^stowage: USAGE: --cors takes an origin/],
       [['serve', '--max-upload-size', '1MiB', ':'], env, 2, /^stowage: USAGE: --max-upload-size applies to --uploads/],
       [['serve', '--base-path', '/a/../b', ':'], env, 2, /^stowage: USAGE: --base-path must be a path such as \/files\//],
+      [['serve', '--headers-timeout', 'soon', ':'], env, 2, /^stowage: USAGE: --headers-timeout takes seconds or a duration such as 30s/],
+      [['serve', '--idle-timeout', '0', ':'], env, 2, /^stowage: USAGE: --idle-timeout takes seconds/],
+      [['serve', '--headers-timeout', '2m', '--request-timeout', '1m', ':'], env, 2, /^stowage: USAGE: --headers-timeout \(120s\) cannot be longer than --request-timeout \(60s\)/],
+      [['serve', '--max-connections', 'many', ':'], env, 2, /^stowage: USAGE: --max-connections takes a positive whole number/],
+      [['serve', '--upload-idle-timeout', '5s', ':'], env, 2, /^stowage: USAGE: --upload-idle-timeout applies to --uploads/],
+      [['serve', '--max-uploads', '5', ':'], env, 2, /^stowage: USAGE: --max-uploads applies to --uploads/],
       [['serve', ':'], { STOWAGE_LINK_SECRET: 'too-short' }, 9, /^stowage: CONFIG: \$STOWAGE_LINK_SECRET: link secret number 1 is shorter than 32 characters/],
       [['sign', 'sqlite:./store.db/docs/data.bin'], env, 6, /^stowage: CAPABILITY_NOT_SUPPORTED: .+ cannot sign URLs itself; for a link that stowage serve verifies, give --base-url /],
       [['sign', '--base-url', 'ftp://files.example.com/', 'sqlite:./store.db/docs/data.bin'], env, 2, /^stowage: USAGE: --base-url must be an http or https URL/],

@@ -6,7 +6,8 @@
  */
 import { isStowageError, keyProblem, type ErrorCode, type ObjectInfo, type Store, type StoredObject } from '@stowage/core';
 import { parseRange } from './ranges.ts';
-import { HmacSigner, LINK_PARAMETERS, type LinkProblem } from './signer.ts';
+import { HmacSigner, LINK_PARAMETERS, type LinkProblem, type VerifiedLink } from './signer.ts';
+import { guardBody, resolveUploads, type ResolvedUploads, type UploadOptions } from './upload-limits.ts';
 import { pathToKey } from './url-keys.ts';
 
 /** A handler for any Fetch API server: Hono, Bun, Deno, Next.js route handlers, or Node through `@stowage/http/node`. */
@@ -24,8 +25,12 @@ export interface HandlerOptions {
   access?: 'signed' | 'public' | undefined;
   /** The path the handler is mounted at (default: the signer's base URL path, else `/`). */
   basePath?: string | undefined;
-  /** Accept `PUT` through links signed for `PUT`, streamed into the store with this size limit. Off by default. */
-  uploads?: { maxSize: number } | undefined;
+  /**
+   * Accept `PUT` through links signed for `PUT` (off by default), streamed into the store with a
+   * size limit, cut when they stall or take too long, and at most so many at once: see
+   * {@link UploadOptions}.
+   */
+  uploads?: UploadOptions | undefined;
   /** A `Cache-Control` header for objects served (none by default). */
   cacheControl?: string | undefined;
   /** `Content-Security-Policy: sandbox` on every object, so that stored HTML cannot run script on your origin (default true). */
@@ -54,6 +59,7 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
@@ -92,6 +98,14 @@ function dispositionFilename(name: string): string {
   return `filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
+/** Refuses a nonce record that shares keys with the served store: its records would be served, and the store's objects swept. */
+function assertApart(served: Store, record: Store): void {
+  if (served.backend !== record.backend) return;
+  if (served.root.startsWith(record.root) || record.root.startsWith(served.root)) {
+    throw new TypeError(`uploads.nonceStore shares keys with the served store (roots ${JSON.stringify(record.root)} and ${JSON.stringify(served.root)}): give it a store or root of its own, outside the served one`);
+  }
+}
+
 /**
  * Serves `store` over HTTP: `GET` and `HEAD` with `Content-Type`, `Content-Length`, `ETag`,
  * `Last-Modified` and `Accept-Ranges`; single `Range` requests (206, or 416); `If-None-Match` and
@@ -118,8 +132,13 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Fetch
     throw new TypeError(`the signer's root ${JSON.stringify(signer.root)} is not the served store's root ${JSON.stringify(store.root)}`);
   }
   if (options.uploads && !signer) throw new TypeError('uploads need a signer: only signed links may upload');
-  const uploadLimit = options.uploads?.maxSize;
-  if (uploadLimit !== undefined && (!Number.isSafeInteger(uploadLimit) || uploadLimit < 0)) throw new TypeError('uploads.maxSize must be a non-negative integer');
+  const uploads = options.uploads === undefined ? undefined : resolveUploads(options.uploads);
+  if (uploads && signer?.uploads.singleUse && !uploads.nonces) {
+    throw new TypeError('the signer issues single-use upload links: give uploads.nonceStore, the store their nonces are recorded in');
+  }
+  if (uploads?.nonces && !signer?.uploads.singleUse) throw new TypeError('uploads.nonceStore is for single-use links: createSigner({ uploads: { singleUse: true } })');
+  if (uploads?.nonces) assertApart(store, uploads.nonces.store);
+  let uploading = 0;
   let basePath = options.basePath ?? signer?.basePath ?? '/';
   if (!basePath.startsWith('/')) basePath = `/${basePath}`;
   if (!basePath.endsWith('/')) basePath += '/';
@@ -237,19 +256,53 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Fetch
     return plain(request, 416, { 'content-range': `bytes */${total}` });
   };
 
-  const upload = async (request: Request, key: string, contentType: string | undefined): Promise<Response> => {
+  const upload = async (request: Request, key: string, link: VerifiedLink, limits: ResolvedUploads): Promise<Response> => {
+    const { contentType } = link;
     const given = request.headers.get('content-type') ?? undefined;
     if (contentType !== undefined && given?.trim() !== contentType) return refuse(request, 403, 'the upload does not send the content type its link is bound to');
     const lengthHeader = request.headers.get('content-length');
     const length = lengthHeader === null ? undefined : Number(lengthHeader);
     if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) return refuse(request, 400, 'bad content-length');
-    if (length !== undefined && length > uploadLimit!) return refuse(request, 413, `upload of ${length} bytes over the limit of ${uploadLimit}`);
-    const info = await store.write(key, request.body ?? new Uint8Array(0), {
-      maxSize: uploadLimit,
-      size: length,
-      contentType: contentType ?? given?.trim() ?? undefined,
-      signal: request.signal,
-    });
+    if (length !== undefined && length > limits.maxSize) return refuse(request, 413, `upload of ${length} bytes over the limit of ${limits.maxSize}`);
+    if (uploading >= limits.maxConcurrent) {
+      options.onError?.({ request, status: 503, reason: `${uploading} uploads in progress, the most allowed at once` });
+      return plain(request, 503, { 'retry-after': '1', connection: 'close' });
+    }
+    uploading += 1;
+    if (link.nonce !== undefined) {
+      let claimed: boolean;
+      try {
+        claimed = await limits.nonces!.claim(link.nonce, link.expires, request.signal);
+      } catch (error) {
+        uploading -= 1;
+        throw error;
+      }
+      if (!claimed) {
+        uploading -= 1;
+        return refuse(request, 403, `link refused: ${'used' satisfies LinkProblem}`);
+      }
+      const nonces = limits.nonces!;
+      if (nonces.sweepDue()) nonces.sweep().catch((error: unknown) => options.onError?.({ request, status: 500, reason: 'sweeping the nonce record failed', error }));
+    }
+    const body = guardBody(request.body ?? new Blob([]).stream(), limits, request.signal);
+    let info: ObjectInfo | undefined;
+    try {
+      info = await store.write(key, body.chunks, {
+        maxSize: limits.maxSize,
+        size: length,
+        contentType: contentType ?? given?.trim() ?? undefined,
+        signal: body.signal,
+      });
+    } catch (error) {
+      if (body.cut === undefined) throw error;
+      options.onError?.({ request, status: 408, reason: body.cut, error });
+      return plain(request, 408, { connection: 'close' });
+    } finally {
+      body.dispose();
+      uploading -= 1;
+      // A failed upload stored nothing: its link may be tried again.
+      if (info === undefined && link.nonce !== undefined) await limits.nonces!.release(link.nonce, link.expires).catch(() => {});
+    }
     return new Response(JSON.stringify({ key: info.key, size: info.size, etag: info.etag, contentType: info.contentType, sha256: info.sha256 }), {
       status: 201,
       headers: { 'content-type': 'application/json', etag: httpEtag(info.etag), ...corsHeaders(request) },
@@ -267,7 +320,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Fetch
           headers: { ...cors, allow: methods, 'access-control-allow-methods': methods, 'access-control-allow-headers': 'content-type, range, if-none-match, if-modified-since, if-range, x-ms-blob-type', 'access-control-max-age': '600' },
         });
       }
-      const upload_ = method === 'PUT' && options.uploads !== undefined;
+      const upload_ = method === 'PUT' && uploads !== undefined;
       if (method !== 'GET' && method !== 'HEAD' && !upload_) return plain(request, 405, { allow: methods });
       const url = new URL(request.url);
       if (!url.pathname.startsWith(basePath)) return refuse(request, 404, 'outside the mount path');
@@ -277,13 +330,13 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Fetch
       if (problem !== undefined) return refuse(request, 400, `invalid key: ${problem}`);
       // The signed key is absolute: the served store's root plus the key in the path.
       const absolute = store.root + parsed.key;
-      let contentType: string | undefined;
+      let link: VerifiedLink | undefined;
       if (signer && (access === 'signed' || method === 'PUT' || url.searchParams.has(LINK_PARAMETERS.signature))) {
-        const link = signer.verify({ method, key: absolute, path: url.pathname.slice(basePath.length), query: url.search.slice(1) });
-        if (typeof link === 'string') return refuse(request, 403, `link refused: ${link satisfies LinkProblem}`);
-        contentType = link.contentType;
+        const verified = signer.verify({ method, key: absolute, path: url.pathname.slice(basePath.length), query: url.search.slice(1) });
+        if (typeof verified === 'string') return refuse(request, 403, `link refused: ${verified satisfies LinkProblem}`);
+        link = verified;
       }
-      if (method === 'PUT') return await upload(request, parsed.key, contentType);
+      if (method === 'PUT') return await upload(request, parsed.key, link!, uploads!);
       return await read(request, parsed.key, url.searchParams.has('download'));
     } catch (error) {
       return fromError(request, error);

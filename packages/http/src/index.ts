@@ -7,5 +7,17 @@
  */
 export { createHandler, type FetchHandler, type HandlerOptions } from './handler.ts';
 export { parseRange } from './ranges.ts';
-export { HmacSigner, LINK_PARAMETERS, createSigner, type LinkProblem, type SignerOptions, type VerifiedLink } from './signer.ts';
+export { NonceRecord, type NonceRecordOptions } from './nonces.ts';
+export { UPLOAD_DEFAULTS, type UploadOptions } from './upload-limits.ts';
+export {
+  HmacSigner,
+  LINK_PARAMETERS,
+  LINK_SUFFIXES,
+  createSigner,
+  type LinkProblem,
+  type LinkRequest,
+  type SignerOptions,
+  type UploadLinkPolicy,
+  type VerifiedLink,
+} from './signer.ts';
 export { keyToPath, pathToKey, rawPathProblem, type PathResult } from './url-keys.ts';

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { byobReader } from '@stowage/core';
@@ -13,6 +13,72 @@ import { rawPathProblem } from './url-keys.ts';
 
 /** A Node request listener: `(req, res) => void`. */
 export type NodeListener = (request: IncomingMessage, response: ServerResponse) => void;
+
+/**
+ * The limits of a Node server facing the public, where a client may be slow on purpose: each one
+ * holds a connection (and during an upload a temporary file) for as long as it is let.
+ */
+export interface NodeServerLimits {
+  /** How long a client may take to send the request headers (default 20 s; Node's own: 60 s). 408, and the connection closed. */
+  headersTimeoutMs?: number | undefined;
+  /**
+   * How long a client may take to send a whole request, body included (default 10 min; Node's
+   * own: 5 min). Keep it at least the handler's `uploads.timeoutMs`, which cuts uploads itself.
+   */
+  requestTimeoutMs?: number | undefined;
+  /**
+   * A connection that moves no bytes either way for this long is closed (default 60 s; Node's
+   * own: never): a client that stops reading a response, or keeps a connection open and silent.
+   * Longer than the handler's `uploads.idleTimeoutMs`, which answers a stalled upload with 408
+   * first, and than the slowest store operation that sends nothing meanwhile.
+   */
+  idleTimeoutMs?: number | undefined;
+  /** How long an idle keep-alive connection stays open for the next request (default 5 s, Node's own). */
+  keepAliveTimeoutMs?: number | undefined;
+  /** The most connections at once (default 256; Node's own: no limit); more are closed as they arrive. */
+  maxConnections?: number | undefined;
+}
+
+/** The defaults of {@link NodeServerLimits}. */
+export const NODE_SERVER_DEFAULTS: {
+  readonly headersTimeoutMs: 20_000;
+  readonly requestTimeoutMs: 600_000;
+  readonly idleTimeoutMs: 60_000;
+  readonly keepAliveTimeoutMs: 5_000;
+  readonly maxConnections: 256;
+} = Object.freeze({ headersTimeoutMs: 20_000, requestTimeoutMs: 600_000, idleTimeoutMs: 60_000, keepAliveTimeoutMs: 5_000, maxConnections: 256 });
+
+function limit(limits: NodeServerLimits, name: keyof NodeServerLimits): number {
+  const value = limits[name] ?? NODE_SERVER_DEFAULTS[name];
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+/**
+ * A Node `http` server for a Fetch handler, with the limits a public server needs
+ * ({@link NodeServerLimits}): slow headers, slow or stalled bodies, idle connections and too many
+ * connections are cut. Node checks the header and request time limits every second. Listen on it
+ * as on any server.
+ *
+ * @example
+ * ```ts
+ * import { createNodeServer } from '@stowage/http/node'
+ *
+ * createNodeServer(handler, { maxConnections: 1000 }).listen(3000, '127.0.0.1')
+ * ```
+ */
+export function createNodeServer(handler: FetchHandler, limits: NodeServerLimits = {}): Server {
+  const headersTimeout = limit(limits, 'headersTimeoutMs');
+  const requestTimeout = limit(limits, 'requestTimeoutMs');
+  if (headersTimeout > requestTimeout) throw new TypeError(`headersTimeoutMs (${headersTimeout}) must not exceed requestTimeoutMs (${requestTimeout})`);
+  const server = createServer(
+    { headersTimeout, requestTimeout, keepAliveTimeout: limit(limits, 'keepAliveTimeoutMs'), connectionsCheckingInterval: 1000 },
+    toNodeListener(handler),
+  );
+  server.setTimeout(limit(limits, 'idleTimeoutMs'));
+  server.maxConnections = limit(limits, 'maxConnections');
+  return server;
+}
 
 /**
  * Adapts a Fetch handler to Node's `http`. The request body streams in and the response body

@@ -76,8 +76,9 @@ export interface LinkRequest {
 /**
  * Why a link was refused (for logs: never shown to the client). `not-canonical`: the link is
  * genuine but spelled otherwise than it was issued; `not-single-use` / `no-content-type`: an upload
- * link without the nonce or content type the signer's {@link UploadLinkPolicy} requires; `used`: a
- * single-use link used already.
+ * link without the nonce or content type the signer's {@link UploadLinkPolicy} requires;
+ * `unexpected-nonce`: a single-use link verified by a signer whose policy is not single-use (so
+ * that no nonce would be recorded); `used`: a single-use link used already.
  */
 export type LinkProblem =
   | 'unsigned'
@@ -88,6 +89,7 @@ export type LinkProblem =
   | 'expired'
   | 'wrong-method'
   | 'not-single-use'
+  | 'unexpected-nonce'
   | 'no-content-type'
   | 'used';
 
@@ -239,6 +241,8 @@ export class HmacSigner implements UrlSigner {
     const requested = request.method === 'HEAD' ? 'GET' : request.method;
     if (requested !== method) return 'wrong-method';
     if (method === 'PUT' && this.uploads.singleUse && nonce === undefined) return 'not-single-use';
+    // Signed as single-use elsewhere, but this signer's handler records no nonces: never reusable here.
+    if (nonce !== undefined && !this.uploads.singleUse) return 'unexpected-nonce';
     if (method === 'PUT' && this.uploads.requireContentType && contentType === undefined) return 'no-content-type';
     return { method, key: request.key, expires: grant.expires, contentType, nonce };
   }

@@ -6,7 +6,7 @@
  * @module
  */
 import { CapabilityNotSupportedError, type Store } from '@stowage/core';
-import { expectPositionals, stringOption, type Command, type Context } from '../command.ts';
+import { expectPositionals, flag, stringOption, type Command, type Context } from '../command.ts';
 import { atLocation, usageError } from '../failures.ts';
 import { parseDuration } from '../format.ts';
 import { LINK_BASE_URL_VARIABLE, LINK_SECRET_VARIABLE, linkSigner } from '../links.ts';
@@ -18,14 +18,15 @@ import { openStoreOf } from '../objects.ts';
  * with the HMAC signer of `stowage serve`; a CAPABILITY_NOT_SUPPORTED error that says what is
  * missing when neither is possible.
  */
-async function signingStore(context: Context, location: StoreLocation, store: Store, baseUrlOption: string | undefined): Promise<Store> {
+async function signingStore(context: Context, location: StoreLocation, store: Store, baseUrlOption: string | undefined, singleUse: boolean): Promise<Store> {
   if (store.capabilities.signedUrl) {
+    if (singleUse) throw usageError(`--single-use makes links that stowage serve verifies; ${store.backendName} signs its own URLs, which cannot be made single-use`);
     if (baseUrlOption !== undefined) context.note(`note: ${store.backendName} signs its own URLs: --base-url is not used`);
     return store;
   }
   const secrets = context.session.linkSecrets();
   const baseUrl = context.session.linkBaseUrl(location.store, baseUrlOption);
-  if (secrets !== undefined && baseUrl !== undefined) return store.withSigner(await linkSigner(secrets, baseUrl, store.root));
+  if (secrets !== undefined && baseUrl !== undefined) return store.withSigner(await linkSigner(secrets, baseUrl, store.root, { singleUse }));
   const missing =
     secrets === undefined && baseUrl === undefined
       ? `set ${LINK_SECRET_VARIABLE} (at least 32 characters) and give --base-url`
@@ -53,11 +54,13 @@ export const signCommand: Command = {
     method: { type: 'string', value: 'GET|PUT', description: 'GET to download (default), PUT to upload' },
     'content-type': { type: 'string', value: 'TYPE', description: 'for PUT: the content type the uploader must send' },
     'base-url': { type: 'string', value: 'URL', description: 'for stores that stowage serve serves: where that server serves the store (default: links.baseUrl, $STOWAGE_LINK_BASE_URL)' },
+    'single-use': { type: 'boolean', description: 'with --method PUT, for stowage serve --nonce-store: the link uploads once; used again it gets 403' },
   },
   examples: [
     ['sign s3://bucket/reports/q3.pdf', 'a download link valid for 15 minutes'],
     ['sign --method PUT --expires 1h --content-type image/png lake:uploads/avatar.png', 'an upload link'],
     ['sign --base-url http://127.0.0.1:8080/ sqlite:./store.db/reports/q3.pdf', 'a link to a SQLite store that stowage serve serves (with $STOWAGE_LINK_SECRET set)'],
+    ['sign --method PUT --single-use --content-type image/png --base-url http://127.0.0.1:8080/ sqlite:./store.db/up/1.png', 'an upload link that works once (stowage serve --uploads --nonce-store ...)'],
   ],
   async run(context, args) {
     expectPositionals(this, args, 1, 1, 'one LOCATION');
@@ -70,10 +73,12 @@ export const signCommand: Command = {
     if (expires !== undefined && expiresIn === undefined) throw usageError(`--expires takes seconds or a duration such as 15m, 12h or 7d, not ${JSON.stringify(expires)}`);
     const method = stringOption(args, 'method')?.toUpperCase();
     if (method !== undefined && method !== 'GET' && method !== 'PUT') throw usageError(`--method is GET or PUT, not ${JSON.stringify(method)}`);
+    const singleUse = flag(args, 'single-use');
+    if (singleUse && method !== 'PUT') throw usageError('--single-use applies to upload links: add --method PUT');
     const store = await openStoreOf(context, location, { write: false });
     let url: string;
     try {
-      const signing = await signingStore(context, location, store, stringOption(args, 'base-url'));
+      const signing = await signingStore(context, location, store, stringOption(args, 'base-url'), singleUse);
       url = await signing.signUrl(location.key, { expiresIn, method, contentType: stringOption(args, 'content-type') });
     } catch (error) {
       throw atLocation(error, displayLocation(location));
