@@ -84,7 +84,8 @@ function formatCell(name: string, value: unknown): string {
   if (value === false) return 'no';
   if (value === null) return name === 'maxObjectSize' ? 'no limit' : '—';
   if (typeof value === 'number') return name === 'maxObjectSize' ? formatBytes(value) : String(value);
-  if (value === undefined) return '—';
+  if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map((item) => `\`${String(item)}\``).join(', ');
+  if (value === undefined) return name === 'reservedSegments' ? 'none' : '—';
   return String(value).replaceAll('|', '\\|');
 }
 

@@ -23,6 +23,8 @@ function code(text: string): string {
 }
 
 function value(declared: unknown): string {
+  if (declared === undefined || (Array.isArray(declared) && declared.length === 0)) return 'none';
+  if (Array.isArray(declared)) return JSON.stringify(declared);
   return declared === null ? 'null' : typeof declared === 'string' ? `'${declared}'` : String(declared);
 }
 

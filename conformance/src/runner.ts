@@ -103,6 +103,7 @@ const CAPABILITY_NAMES: readonly CapabilityName[] = [
   'hierarchical',
   'maxObjectSize',
   'listOrder',
+  'reservedSegments',
 ];
 
 /** Capabilities whose absence makes core refuse the operation (the others are emulated or are properties). */

@@ -14,9 +14,10 @@ export function defineGroup(group: GroupName, specs: readonly CaseSpec[]): reado
   return Object.freeze(specs.map((spec) => Object.freeze({ ...spec, group, id: `${group}/${spec.id}` })));
 }
 
-/** Whether a capability counts as declared: `true`, a mode, or a non-null limit. */
+/** Whether a capability counts as declared: `true`, a mode, a non-null limit, or a non-empty list. */
 export function isDeclared(capabilities: Capabilities, name: CapabilityName): boolean {
   const value = capabilities[name];
+  if (Array.isArray(value)) return value.length > 0;
   return value !== false && value !== null && value !== undefined;
 }
 

@@ -213,6 +213,44 @@ const specs: CaseSpec[] = [
     },
   },
   {
+    id: 'reserved/refused',
+    name: 'where reservedSegments is declared, a key, prefix or root with a reserved segment at any depth and in any case is refused with INVALID_PATH before any I/O',
+    capability: 'reservedSegments',
+    requires: 'declared',
+    async run(context) {
+      for (const reserved of context.capabilities.reservedSegments ?? []) {
+        const upper = reserved.toUpperCase();
+        for (const key of [reserved, `${reserved}/x`, `a/${reserved}`, `a/${reserved}/meta/x.json`, `a/b/${reserved}/locks/planted.lock`, `a/${upper}/x`]) {
+          await expectInvalidEverywhere(context, key);
+        }
+        const { store, calls } = context.recording();
+        for (const prefix of [`${reserved}/`, `a/${reserved}/`, `a/${reserved}/meta`, `a/${upper}/`]) {
+          await rejectsWithCode(store.list({ prefix }), 'INVALID_PATH', `list prefix ${JSON.stringify(prefix)}`);
+        }
+        assert.throws(() => store.at(`a/${reserved}`), (error: { code?: string }) => error.code === 'INVALID_PATH', 'a root with a reserved segment');
+        assertNoBackendCalls(calls, 'reserved segments');
+        // Only whole segments are reserved: longer names, and prefixes that stop inside one, are ordinary.
+        for (const key of [`a/${reserved}x`, `a/x${reserved}`, `${reserved}-not/x`]) {
+          await context.store.write(key, key);
+          assert.equal(await context.store.readText(key), key, key);
+        }
+        assert.deepEqual((await collect(context.store.listAll({ prefix: `a/${reserved}` }))).map((item) => item.key), [`a/${reserved}x`], 'a prefix ending inside the reserved name');
+      }
+    },
+  },
+  {
+    id: 'reserved/none',
+    name: 'where no reservedSegments are declared, a segment another backend reserves (.stowage) is an ordinary key segment at any depth',
+    capability: 'reservedSegments',
+    requires: 'undeclared',
+    async run({ store }) {
+      const keys = ['.stowage', 'a/.stowage/meta/x.json', 'b/.STOWAGE'];
+      for (const key of keys) await store.write(key, key);
+      for (const key of keys) assert.equal(await store.readText(key), key, key);
+      assert.deepEqual((await collect(store.listAll())).map((item) => item.key), keys.slice().sort(compareUtf8));
+    },
+  },
+  {
     id: 'invalid/prefix',
     name: 'listing prefixes that break the key rules are refused with INVALID_PATH before any I/O',
     async run(context) {

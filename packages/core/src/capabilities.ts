@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { keyProblem } from './paths.ts';
 
 /** The capability object every backend declares. */
 export interface Capabilities {
@@ -34,6 +35,13 @@ export interface Capabilities {
   readonly maxObjectSize: number | null;
   /** The order listings come in: `'utf8'` (bytewise UTF-8, the default everywhere) or `'utf16'` (UTF-16 code units, Azure Blob). */
   readonly listOrder: 'utf8' | 'utf16';
+  /**
+   * Key segments the backend keeps for its own files, at any depth (the local adapter's
+   * `.stowage`): a key, listing prefix or root with such a segment, in any ASCII case, is refused
+   * with `InvalidPathError` before any I/O, so that a store nested in another's folder never
+   * exposes its internals through the outer one. Absent or empty: none.
+   */
+  readonly reservedSegments?: readonly string[] | undefined;
 }
 
 /** The names of the boolean-or-mode capabilities that gate operations. */
@@ -88,5 +96,9 @@ export function assertCapabilities(value: unknown, backend: string): asserts val
   if (c.move !== 'atomic' && c.move !== 'native' && c.move !== 'emulated') problems.push(`move must be 'atomic', 'native' or 'emulated'`);
   if (c.maxObjectSize !== null && !(typeof c.maxObjectSize === 'number' && c.maxObjectSize > 0)) problems.push('maxObjectSize must be a positive number or null');
   if (c.listOrder !== 'utf8' && c.listOrder !== 'utf16') problems.push(`listOrder must be 'utf8' or 'utf16'`);
+  const reserved = c.reservedSegments;
+  if (reserved !== undefined && !(Array.isArray(reserved) && reserved.every((segment) => typeof segment === 'string' && !segment.includes('/') && keyProblem(segment) === undefined))) {
+    problems.push('reservedSegments must be a list of key segments');
+  }
   if (problems.length > 0) throw new TypeError(`backend '${backend}' declares invalid capabilities: ${problems.join('; ')}`);
 }

@@ -114,6 +114,32 @@ export function assertValidPrefix(prefix: unknown): asserts prefix is string {
 }
 
 /**
+ * The reserved segments of a backend (its `reservedSegments` capability), as {@link reservedProblem}
+ * takes them: lowercased, since a case-insensitive filesystem finds `.stowage` under `.STOWAGE` too.
+ */
+export function reservedSegmentSet(segments: readonly string[] | undefined): ReadonlySet<string> {
+  return new Set((segments ?? []).map((segment) => segment.toLowerCase()));
+}
+
+/**
+ * Why `path` (a key, or with `partialLast` a listing prefix whose last segment may be cut short)
+ * names a reserved segment, or undefined. `reserved` comes from {@link reservedSegmentSet}.
+ */
+export function reservedProblem(path: string, reserved: ReadonlySet<string>, partialLast = false): string | undefined {
+  if (reserved.size === 0) return undefined;
+  const segments = path.split('/');
+  if (partialLast) segments.pop();
+  const found = segments.find((segment) => reserved.has(segment.toLowerCase()));
+  return found === undefined ? undefined : `has the segment ${JSON.stringify(found)}, which the backend reserves for its own files`;
+}
+
+/** Throws `InvalidPathError` when `path` names a reserved segment (see {@link reservedProblem}). */
+export function assertNotReserved(path: string, reserved: ReadonlySet<string>, what = 'key', partialLast = false): void {
+  const problem = reservedProblem(path, reserved, partialLast);
+  if (problem) throw new InvalidPathError(`invalid ${what} ${describe(path)}: ${problem}`, { key: path });
+}
+
+/**
  * Normalizes a store root to `''` or a valid folder prefix ending with `/`. `'a/b'` and `'a/b/'` are
  * the same root.
  */

@@ -41,7 +41,7 @@ import {
 } from './errors.ts';
 import { compileGlob } from './glob.ts';
 import { validateContentType, validateMetadata } from './metadata.ts';
-import { assertValidKey, assertValidPrefix, normalizeRoot, utf8Length, MAX_KEY_BYTES } from './paths.ts';
+import { assertNotReserved, assertValidKey, assertValidPrefix, normalizeRoot, reservedSegmentSet, utf8Length, MAX_KEY_BYTES } from './paths.ts';
 import { resumableStream } from './resumable-reads.ts';
 import { isReplayableBody, isRetryable, pause, resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy, type RetryPolicy } from './retry.ts';
 import { DEFAULT_SWEEP_AGE_MS, type SweepOptions, type SweepReport } from './sweep.ts';
@@ -192,10 +192,13 @@ export class Store<C extends Capabilities = Capabilities> {
   readonly #retry: ResolvedRetryPolicy | undefined;
   readonly #retryOption: RetryPolicy | boolean | undefined;
   readonly #timeoutMs: number | undefined;
+  readonly #reserved: ReadonlySet<string>;
 
   constructor(backend: Backend<C>, options: StoreOptions = {}) {
     this.#backend = backend;
+    this.#reserved = reservedSegmentSet(backend.capabilities.reservedSegments);
     this.#root = normalizeRoot(options.root);
+    assertNotReserved(this.#root, this.#reserved, 'root');
     this.#maxSize = checkLimit('maxSize', options.maxSize);
     this.#strict = options.strictHierarchy === true;
     this.#retry = resolveRetryPolicy(options.retry);
@@ -263,6 +266,7 @@ export class Store<C extends Capabilities = Capabilities> {
     assertValidKey(key, what);
     const full = this.#root + key;
     if (this.#root !== '' && utf8Length(full) > MAX_KEY_BYTES) assertValidKey(full, what);
+    assertNotReserved(key, this.#reserved, what);
     return full;
   }
 
@@ -593,6 +597,7 @@ export class Store<C extends Capabilities = Capabilities> {
     const prefix = options.prefix ?? '';
     assertValidPrefix(prefix);
     if (this.#root !== '') assertValidPrefix(this.#root + prefix);
+    assertNotReserved(prefix, this.#reserved, 'prefix', true);
     const limit = options.limit ?? MAX_PAGE;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new InvalidArgumentError(`limit must be an integer from 1 to ${MAX_PAGE}, got ${String(limit)}`);
     if (options.delimiter !== undefined && options.delimiter !== '/') throw new InvalidArgumentError(`delimiter must be '/', got ${JSON.stringify(options.delimiter)}`);

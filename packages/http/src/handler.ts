@@ -6,7 +6,7 @@
  */
 import { isStowageError, keyProblem, type ErrorCode, type ObjectInfo, type Store, type StoredObject } from '@stowage/core';
 import { parseRange } from './ranges.ts';
-import { HmacSigner, type LinkProblem } from './signer.ts';
+import { HmacSigner, LINK_PARAMETERS, type LinkProblem } from './signer.ts';
 import { pathToKey } from './url-keys.ts';
 
 /** A handler for any Fetch API server: Hono, Bun, Deno, Next.js route handlers, or Node through `@stowage/http/node`. */
@@ -278,8 +278,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Fetch
       // The signed key is absolute: the served store's root plus the key in the path.
       const absolute = store.root + parsed.key;
       let contentType: string | undefined;
-      if (signer && (access === 'signed' || method === 'PUT' || url.searchParams.has('sig'))) {
-        const link = signer.verify(method, absolute, url.searchParams);
+      if (signer && (access === 'signed' || method === 'PUT' || url.searchParams.has(LINK_PARAMETERS.signature))) {
+        const link = signer.verify({ method, key: absolute, path: url.pathname.slice(basePath.length), query: url.search.slice(1) });
         if (typeof link === 'string') return refuse(request, 403, `link refused: ${link satisfies LinkProblem}`);
         contentType = link.contentType;
       }

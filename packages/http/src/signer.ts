@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidArgumentError, assertValidKey, normalizeRoot, type UrlSigner } from '@stowage/core';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { InvalidArgumentError, assertValidKey, normalizeRoot, validateContentType, type UrlSigner } from '@stowage/core';
 import { keyToPath } from './url-keys.ts';
 
 /** Options of {@link createSigner}. */
@@ -24,6 +24,24 @@ export interface SignerOptions {
   secrets: string | readonly string[];
   /** The root of the store the handler serves (default `''`); keys outside it cannot be signed. */
   root?: string | undefined;
+  /** What every upload (`PUT`) link must carry; the handler refuses upload links without it. */
+  uploads?: UploadLinkPolicy | undefined;
+}
+
+/** Rules for upload links, set on the signer so that signing and verifying agree. */
+export interface UploadLinkPolicy {
+  /**
+   * Each upload link works once (default false): it carries a random nonce, which the handler
+   * records in its `uploads.nonceStore` when the upload starts and refuses ever after (until the
+   * link has expired, when the record is dropped). An upload that fails releases its nonce, so
+   * the link can be tried again.
+   */
+  singleUse?: boolean | undefined;
+  /**
+   * Every upload link names the content type the uploader must send (default false): signing one
+   * without `contentType` fails with `INVALID_ARGUMENT`, and the handler refuses one without it.
+   */
+  requireContentType?: boolean | undefined;
 }
 
 /** What a verified link grants. */
@@ -35,23 +53,87 @@ export interface VerifiedLink {
   readonly expires: number;
   /** For an upload: the content type the uploader must send. */
   readonly contentType?: string | undefined;
+  /** For a single-use upload link: its nonce, which the handler records. */
+  readonly nonce?: string | undefined;
 }
 
-/** Why a link was refused (for logs: never shown to the client). */
-export type LinkProblem = 'unsigned' | 'malformed' | 'unknown-key-id' | 'bad-signature' | 'expired' | 'wrong-method';
+/**
+ * The parts of a request a link is checked against, exactly as the client spelled them: a link
+ * has one spelling, and any other (a padded or percent-encoded signature, a leading zero,
+ * parameters reordered or added) is refused, so that a link can be deny-listed or cached by its text.
+ */
+export interface LinkRequest {
+  /** The request's method (`HEAD` counts as `GET`). */
+  readonly method: string;
+  /** The absolute key the path names (the root applied). */
+  readonly key: string;
+  /** The path below the mount point as sent, still percent-encoded (`docs/caf%C3%A9.txt`). */
+  readonly path: string;
+  /** The query as sent, without the `?`. */
+  readonly query: string;
+}
 
-/** The query parameters of a signed link. */
-export const LINK_PARAMETERS = { expires: 'expires', method: 'method', keyId: 'kid', contentType: 'ct', signature: 'sig' } as const;
+/**
+ * Why a link was refused (for logs: never shown to the client). `not-canonical`: the link is
+ * genuine but spelled otherwise than it was issued; `not-single-use` / `no-content-type`: an upload
+ * link without the nonce or content type the signer's {@link UploadLinkPolicy} requires; `used`: a
+ * single-use link used already.
+ */
+export type LinkProblem =
+  | 'unsigned'
+  | 'malformed'
+  | 'unknown-key-id'
+  | 'bad-signature'
+  | 'not-canonical'
+  | 'expired'
+  | 'wrong-method'
+  | 'not-single-use'
+  | 'no-content-type'
+  | 'used';
+
+/** The query parameters of a signed link, in the order links carry them. */
+export const LINK_PARAMETERS = { method: 'method', expires: 'expires', contentType: 'ct', nonce: 'nonce', keyId: 'kid', signature: 'sig' } as const;
+
+/** What may follow a link's own parameters: `&download` asks for `Content-Disposition: attachment`. */
+export const LINK_SUFFIXES: readonly string[] = ['download'];
 
 const MIN_SECRET_LENGTH = 32;
+/** A SHA-256 MAC in base64url without padding: 43 characters, the last carrying 4 bits (so one of 16). */
+const SIGNATURE = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+/** A nonce: 128 random bits in base64url (22 characters, the last carrying 2 bits). */
+const NONCE = /^[A-Za-z0-9_-]{21}[AQgw]$/;
+/** Seconds since the epoch in decimal, without leading zeros. */
+const EXPIRES = /^(0|[1-9]\d{0,11})$/;
 
 /** The secret's id in links: a short hash, so that links name the secret without revealing it. */
 function secretId(secret: string): string {
   return createHash('sha256').update(`stowage-link-key:${secret}`).digest('base64url').slice(0, 10);
 }
 
-function canonical(method: string, key: string, expires: number, contentType: string | undefined): string {
-  return ['stowage-link-v1', method, key, String(expires), contentType ?? ''].join('\n');
+/** The text the MAC covers. Content types hold no line breaks, so each field is one line. */
+function macText(grant: Omit<VerifiedLink, 'key'>, key: string): string {
+  const lines = ['stowage-link-v1', grant.method, key, String(grant.expires), grant.contentType ?? ''];
+  if (grant.nonce !== undefined) lines.push(`nonce=${grant.nonce}`);
+  return lines.join('\n');
+}
+
+/** A link's query, in the one spelling the signer issues and the handler accepts. */
+function linkQuery(grant: Omit<VerifiedLink, 'key'>, keyId: string, signature: string): string {
+  const query = new URLSearchParams();
+  query.set(LINK_PARAMETERS.method, grant.method);
+  query.set(LINK_PARAMETERS.expires, String(grant.expires));
+  if (grant.contentType !== undefined) query.set(LINK_PARAMETERS.contentType, grant.contentType);
+  if (grant.nonce !== undefined) query.set(LINK_PARAMETERS.nonce, grant.nonce);
+  query.set(LINK_PARAMETERS.keyId, keyId);
+  query.set(LINK_PARAMETERS.signature, signature);
+  return query.toString();
+}
+
+/** Compares two ASCII strings in time that does not depend on where they differ. */
+function sameText(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'latin1');
+  const right = Buffer.from(b, 'latin1');
+  return left.byteLength === right.byteLength && timingSafeEqual(left, right);
 }
 
 /** A URL signer whose links the handler of `createHandler` verifies. */
@@ -60,6 +142,8 @@ export class HmacSigner implements UrlSigner {
   readonly root: string;
   /** The base URL links start with (ends with `/`). */
   readonly baseUrl: URL;
+  /** The rules for upload links. */
+  readonly uploads: Readonly<Required<UploadLinkPolicy>>;
   readonly #secrets: ReadonlyMap<string, Buffer>;
   readonly #signingId: string;
 
@@ -84,6 +168,9 @@ export class HmacSigner implements UrlSigner {
     if (!base.pathname.endsWith('/')) base.pathname += '/';
     this.baseUrl = base;
     this.root = normalizeRoot(options.root);
+    const uploads = options.uploads ?? {};
+    if (typeof uploads !== 'object' || uploads === null) throw new InvalidArgumentError('uploads must be an object such as { singleUse: true }');
+    this.uploads = Object.freeze({ singleUse: uploads.singleUse === true, requireContentType: uploads.requireContentType === true });
     this.#secrets = map;
     this.#signingId = secretId(secrets[0]!);
   }
@@ -93,47 +180,67 @@ export class HmacSigner implements UrlSigner {
     return this.baseUrl.pathname;
   }
 
-  #mac(id: string, text: string): Buffer {
-    return createHmac('sha256', this.#secrets.get(id)!).update(text).digest();
+  #signature(id: string, grant: Omit<VerifiedLink, 'key'>, key: string): string {
+    return createHmac('sha256', this.#secrets.get(id)!).update(macText(grant, key)).digest('base64url');
   }
 
   /** A link for `key` (absolute, below the root). Called by `Store.signUrl` through `store.withSigner(signer)`. */
   sign(key: string, options: { method: 'GET' | 'PUT'; expiresIn: number; contentType?: string | undefined }): string {
     assertValidKey(key);
     if (!key.startsWith(this.root)) throw new InvalidArgumentError(`${JSON.stringify(key)} is outside the served root ${JSON.stringify(this.root)}`, { key });
-    const expires = Math.floor(Date.now() / 1000) + options.expiresIn;
-    const contentType = options.method === 'PUT' ? options.contentType : undefined;
+    if (options.method !== 'GET' && options.method !== 'PUT') throw new InvalidArgumentError(`method must be 'GET' or 'PUT', got ${JSON.stringify(options.method)}`, { key });
+    if (!Number.isSafeInteger(options.expiresIn) || options.expiresIn < 1) throw new InvalidArgumentError(`expiresIn must be a positive whole number of seconds, got ${String(options.expiresIn)}`, { key });
+    const upload = options.method === 'PUT';
+    const contentType = upload && options.contentType !== undefined ? validateContentType(options.contentType, key) : undefined;
+    if (upload && contentType === undefined && this.uploads.requireContentType) {
+      throw new InvalidArgumentError('this signer requires a content type on every upload link: pass contentType', { key });
+    }
+    const grant = {
+      method: options.method,
+      expires: Math.floor(Date.now() / 1000) + options.expiresIn,
+      contentType,
+      nonce: upload && this.uploads.singleUse ? randomBytes(16).toString('base64url') : undefined,
+    };
     const url = new URL(keyToPath(key.slice(this.root.length)), this.baseUrl);
-    url.searchParams.set(LINK_PARAMETERS.method, options.method);
-    url.searchParams.set(LINK_PARAMETERS.expires, String(expires));
-    if (contentType !== undefined) url.searchParams.set(LINK_PARAMETERS.contentType, contentType);
-    url.searchParams.set(LINK_PARAMETERS.keyId, this.#signingId);
-    url.searchParams.set(LINK_PARAMETERS.signature, this.#mac(this.#signingId, canonical(options.method, key, expires, contentType)).toString('base64url'));
+    url.search = linkQuery(grant, this.#signingId, this.#signature(this.#signingId, grant, key));
     return url.toString();
   }
 
   /**
-   * Checks the link's parameters for a request of `method` (`HEAD` counts as `GET`) on the absolute
-   * `key`: the link, or why it is refused.
+   * Checks a request against the link it carries, in one place: the link's parameters, its MAC,
+   * its spelling (exactly as issued, optionally followed by `&download`), its expiry and method,
+   * and the upload policy. Returns what it grants, or why it is refused. A single-use link's nonce
+   * is recorded by the handler, which answers `used` for one seen before.
    */
-  verify(method: string, key: string, query: URLSearchParams, now = Date.now()): VerifiedLink | LinkProblem {
-    const signature = query.get(LINK_PARAMETERS.signature);
-    if (signature === null) return 'unsigned';
-    const linkMethod = query.get(LINK_PARAMETERS.method);
+  verify(request: LinkRequest, now = Date.now()): VerifiedLink | LinkProblem {
+    const query = new URLSearchParams(request.query);
+    if (!query.has(LINK_PARAMETERS.signature)) return 'unsigned';
+    for (const name of Object.values(LINK_PARAMETERS)) if (query.getAll(name).length > 1) return 'malformed';
+    const method = query.get(LINK_PARAMETERS.method);
     const expiresText = query.get(LINK_PARAMETERS.expires) ?? '';
     const id = query.get(LINK_PARAMETERS.keyId) ?? '';
+    const signature = query.get(LINK_PARAMETERS.signature)!;
     const contentType = query.get(LINK_PARAMETERS.contentType) ?? undefined;
-    if ((linkMethod !== 'GET' && linkMethod !== 'PUT') || !/^\d{1,12}$/.test(expiresText)) return 'malformed';
+    const nonce = query.get(LINK_PARAMETERS.nonce) ?? undefined;
+    if (method !== 'GET' && method !== 'PUT') return 'malformed';
+    if (!EXPIRES.test(expiresText) || !SIGNATURE.test(signature)) return 'malformed';
+    if (nonce !== undefined && (method !== 'PUT' || !NONCE.test(nonce))) return 'malformed';
+    if (contentType !== undefined && (method !== 'PUT' || !/^[\x20-\x7e]{1,255}$/.test(contentType))) return 'malformed';
     if (!this.#secrets.has(id)) return 'unknown-key-id';
-    const expires = Number(expiresText);
-    const expected = this.#mac(id, canonical(linkMethod, key, expires, contentType));
-    const given = Buffer.from(signature, 'base64url');
-    // A different key, method or expiry gives a different MAC: all of them are refused here.
-    if (given.byteLength !== expected.byteLength || !timingSafeEqual(given, expected)) return 'bad-signature';
-    if (now / 1000 > expires) return 'expired';
-    const requested = method === 'HEAD' ? 'GET' : method;
-    if (requested !== linkMethod) return 'wrong-method';
-    return { method: linkMethod, key, expires, contentType };
+    if (!request.key.startsWith(this.root)) return 'bad-signature';
+    const grant = { method, expires: Number(expiresText), contentType, nonce } as const;
+    // A different key, method, expiry, content type or nonce gives a different MAC.
+    if (!sameText(signature, this.#signature(id, grant, request.key))) return 'bad-signature';
+    const canonical = linkQuery(grant, id, signature);
+    const suffix = request.query.slice(canonical.length);
+    if (!request.query.startsWith(canonical) || !(suffix === '' || LINK_SUFFIXES.some((name) => suffix === `&${name}`))) return 'not-canonical';
+    if (request.path !== keyToPath(request.key.slice(this.root.length))) return 'not-canonical';
+    if (now / 1000 > grant.expires) return 'expired';
+    const requested = request.method === 'HEAD' ? 'GET' : request.method;
+    if (requested !== method) return 'wrong-method';
+    if (method === 'PUT' && this.uploads.singleUse && nonce === undefined) return 'not-single-use';
+    if (method === 'PUT' && this.uploads.requireContentType && contentType === undefined) return 'no-content-type';
+    return { method, key: request.key, expires: grant.expires, contentType, nonce };
   }
 }
 

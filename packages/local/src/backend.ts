@@ -30,7 +30,7 @@ import {
 import { hierarchyError, inspectKey, openForReading, placeFile, pruneParents, type Occupant } from './confinement.ts';
 import { bytesStream, copyBetween, fileStream, readWhole, writeBody } from './file-io.ts';
 import { BACKEND_NAME, hasCode, toStowageError } from './fs-errors.ts';
-import { HOST_TAG, RootLayout, assertNotReserved } from './layout.ts';
+import { HOST_TAG, INTERNAL_DIR, RootLayout } from './layout.ts';
 import { KeyLocks } from './locks.ts';
 import { readMetadata, removeMetadata, removeOtherMetadata, writeMetadata, type StoredMetadata } from './metadata-files.ts';
 import { walkListing } from './listing.ts';
@@ -51,6 +51,7 @@ export const LOCAL_CAPABILITIES: {
   readonly hierarchical: true;
   readonly maxObjectSize: null;
   readonly listOrder: 'utf8';
+  readonly reservedSegments: readonly ['.stowage'];
 } = defineCapabilities({
   rangeRead: true,
   conditionalWrite: true,
@@ -63,6 +64,8 @@ export const LOCAL_CAPABILITIES: {
   hierarchical: true,
   maxObjectSize: null,
   listOrder: 'utf8',
+  // Any depth: a store nested in this one's folder keeps its internals there too.
+  reservedSegments: [INTERNAL_DIR] as const,
 });
 
 /** Options of {@link LocalBackend}. */
@@ -296,7 +299,6 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
 
   /** The object's metadata; `NotFoundError` when missing. */
   async stat(key: string, context: OperationContext = {}): Promise<ObjectInfo> {
-    assertNotReserved(key);
     try {
       throwIfAborted(context.signal, key);
       const { handle, version, stored } = await this.#open(key, 'stat');
@@ -309,7 +311,6 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
 
   /** Opens the object (or a range of it): the stream reads from one open descriptor, so it never mixes versions. */
   async read(key: string, options: OperationContext & { range?: ByteRange | undefined } = {}): Promise<BackendReadResult> {
-    assertNotReserved(key);
     try {
       throwIfAborted(options.signal, key);
       const { handle, version, stored, data } = await this.#open(key, 'read', PREFETCH_BYTES);
@@ -433,7 +434,6 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
    * one chunk. A body that throws, an abort, or a failed condition leaves the old object as it was.
    */
   async write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
-    assertNotReserved(key);
     const { ifNoneMatch, ifMatch, signal } = request;
     try {
       // Fail before reading the body when the outcome is already certain; checked again under the lock.
@@ -477,7 +477,6 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
 
   /** Deletes the object; a missing key (or a folder) succeeds. Empty parent folders are removed. */
   async delete(key: string, context: OperationContext = {}): Promise<void> {
-    assertNotReserved(key);
     try {
       await this.#deleteOne(key, context.signal);
     } catch (error) {
@@ -487,7 +486,6 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
 
   /** Deletes several objects, a few at a time; missing keys are ignored. */
   async deleteMany(keys: readonly string[], context: OperationContext = {}): Promise<void> {
-    for (const key of keys) assertNotReserved(key);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < keys.length) {
@@ -558,8 +556,6 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
 
   /** Copies `from` to `to` on disk (content type, metadata and digest too); `to` gets a new version. */
   async copy(from: string, to: string, options: BackendCopyOptions = {}): Promise<ObjectInfo> {
-    assertNotReserved(from);
-    assertNotReserved(to);
     const { ifNoneMatch, signal } = options;
     try {
       const early = await inspectKey(this.#layout, to, 'copy to');
@@ -584,8 +580,6 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
    * modification time, so the moved object keeps its etag and `lastModified`.
    */
   async move(from: string, to: string, options: BackendCopyOptions = {}): Promise<ObjectInfo> {
-    assertNotReserved(from);
-    assertNotReserved(to);
     const { ifNoneMatch, signal } = options;
     try {
       return await this.#locks.withLocks([from, to], signal, async () => {

@@ -18,29 +18,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
-import { InvalidPathError } from '@stowage/core';
-import { BACKEND_NAME, hasCode } from './fs-errors.ts';
+import { hasCode } from './fs-errors.ts';
 
-/** The name of the directory under the root that holds stowage's own files. Keys in it are refused. */
+/**
+ * The name of the directory under the root that holds stowage's own files. Declared as a reserved
+ * segment: core refuses every key, prefix and root with a segment of this name, at any depth (a
+ * store nested in this one's folder keeps its internals under its own `.stowage`).
+ */
 export const INTERNAL_DIR = '.stowage';
 
 /** A short tag of this machine's name, so that temporary files of another host are never swept as ours. */
 export const HOST_TAG: string = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
-
-/** Whether `key` falls in the reserved key space (`.stowage` or anything below it). */
-export function isReservedKey(key: string): boolean {
-  return key === INTERNAL_DIR || key.startsWith(`${INTERNAL_DIR}/`);
-}
-
-/** Throws `InvalidPathError` for a key in the reserved key space. */
-export function assertNotReserved(key: string): void {
-  if (isReservedKey(key)) {
-    throw new InvalidPathError(
-      `the key ${JSON.stringify(key)} is reserved: the local backend keeps its metadata, locks and temporary files in "${INTERNAL_DIR}/" under its root`,
-      { key, backend: BACKEND_NAME },
-    );
-  }
-}
 
 /** The SHA-256 (hex) of a key, which names its metadata directory and lock file. */
 export function hashKey(key: string): string {

@@ -7,7 +7,7 @@
  * a time, only when the listing gets there, and `stat`s only the files it returns; a resumed
  * listing skips whole folders that sort before its cursor without reading them.
  *
- * Skipped: the internal `.stowage` directory, symbolic links, special files, and names that no key
+ * Skipped: `.stowage` entries at any depth (this store's internals, or a nested store's), symbolic links, special files, and names that no key
  * can reach (not UTF-8, control characters, backslashes, too long).
  *
  * @module
@@ -15,7 +15,7 @@
 import { lstat, opendir, readdir, realpath } from 'node:fs/promises';
 import { compareUtf8, keyProblem } from '@stowage/core';
 import { hasCode } from './fs-errors.ts';
-import { INTERNAL_DIR, isReservedKey, type RootLayout } from './layout.ts';
+import { INTERNAL_DIR, type RootLayout } from './layout.ts';
 import { versionOf, type FileVersion } from './versions.ts';
 
 /** One entry of a listing: an object, or (with the delimiter) a common prefix ending with `/`. */
@@ -71,7 +71,9 @@ async function readFolder(layout: RootLayout, dirKey: string): Promise<Directory
     } catch {
       continue;
     }
-    if (dirKey === '' && name === INTERNAL_DIR) continue;
+    // At any depth: a store nested in this folder keeps its internals there (any case: a
+    // case-insensitive filesystem finds the same directory).
+    if (name.toLowerCase() === INTERNAL_DIR) continue;
     let folder = dirent.isDirectory();
     if (!folder && !dirent.isFile()) {
       if (dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice()) continue;
@@ -169,7 +171,6 @@ export async function* walkListing(layout: RootLayout, options: WalkOptions): As
   const dirKey = options.prefix.slice(0, slash + 1);
   const namePrefix = options.prefix.slice(slash + 1);
   if (dirKey !== '') {
-    if (isReservedKey(dirKey.slice(0, -1)) || dirKey.startsWith(`${INTERNAL_DIR}/`)) return;
     if (!(await isPlainDirectory(layout, dirKey.slice(0, -1)))) return;
   }
   yield* walkFolder(layout, dirKey, namePrefix, options.delimiter, { after: options.after });

@@ -365,8 +365,8 @@ describe('listing', () => {
     expect(await listAll(store)).toEqual(['visible']);
     expect(await listAll(store, { delimiter: '/' })).toEqual(['visible']);
     expect(await listAll(store, { prefix: '.st' })).toEqual([]);
-    expect(await listAll(store, { prefix: '.stowage/' })).toEqual([]);
-    expect(await listAll(store, { prefix: '.stowage/meta/', delimiter: '/' })).toEqual([]);
+    await expectCode(store.list({ prefix: '.stowage/' }), 'INVALID_PATH');
+    await expectCode(store.list({ prefix: '.stowage/meta/', delimiter: '/' }), 'INVALID_PATH');
     expect(await store.isFolder('empty')).toBe(false);
   });
 
@@ -446,9 +446,9 @@ describe('the reserved directory', () => {
   it('refuses every key under .stowage, with INVALID_PATH and a clear message', async () => {
     const { store } = context;
     await store.write('x', 'x');
-    for (const key of ['.stowage', '.stowage/meta', '.stowage/tmp/anything']) {
+    for (const key of ['.stowage', '.stowage/meta', '.stowage/tmp/anything', 'sub/.stowage', 'nested/.stowage/locks/planted.lock', 'a/.STOWAGE/meta']) {
       const error = await expectCode(store.write(key, 'x'), 'INVALID_PATH');
-      expect(error.message).toMatch(/reserved/);
+      expect(error.message).toMatch(/reserves for its own files/);
       await expectCode(store.read(key), 'INVALID_PATH');
       await expectCode(store.stat(key), 'INVALID_PATH');
       await expectCode(store.delete(key), 'INVALID_PATH');
@@ -460,13 +460,26 @@ describe('the reserved directory', () => {
     expect(await store.readText('x')).toBe('x');
   });
 
-  it('allows .stowage below the top and on a rooted store', async () => {
-    const { store } = context;
-    await store.write('sub/.stowage', 'nested');
-    await store.at('tenant').write('.stowage/x', 'rooted');
-    expect(await store.readText('sub/.stowage')).toBe('nested');
-    expect(await store.readText('tenant/.stowage/x')).toBe('rooted');
-    expect(await listAll(store)).toEqual(['sub/.stowage', 'tenant/.stowage/x']);
+  it('reserves .stowage at any depth and on a rooted store: a store nested in the folder never shows or lets anyone touch its internals', async () => {
+    const { store, root } = context;
+    const inner = new Store(new LocalBackend({ root: join(root, 'nested') }));
+    await inner.write('secret.txt', 'inner object', { metadata: { owner: 'inner' } });
+    const everything = async (): Promise<string[]> => (await readdir(join(root, 'nested'), { recursive: true })).sort();
+    const innerBefore = await everything();
+    expect(innerBefore.some((path) => path.startsWith('.stowage/meta/'))).toBe(true);
+    // Through the outer store: the inner object is an ordinary file, its internals do not exist.
+    expect(await listAll(store)).toEqual(['nested/secret.txt']);
+    expect(await listAll(store, { prefix: 'nested/', delimiter: '/' })).toEqual(['nested/secret.txt']);
+    const meta = innerBefore.find((path) => path.startsWith('.stowage/meta/'))!;
+    await expectCode(store.read(`nested/${meta}`), 'INVALID_PATH');
+    await expectCode(store.write('nested/.stowage/locks/planted.lock', 'x'), 'INVALID_PATH');
+    await expectCode(store.deleteFolder('nested/.stowage'), 'INVALID_PATH');
+    await expectCode(store.move('nested/secret.txt', 'nested/.stowage/tmp/x'), 'INVALID_PATH');
+    expect(() => store.at('nested/.stowage')).toThrow(/reserves for its own files/);
+    await expectCode(store.at('tenant').write('.stowage/x', 'rooted'), 'INVALID_PATH');
+    expect(await everything()).toEqual(innerBefore);
+    expect(await inner.readText('secret.txt')).toBe('inner object');
+    await inner.close();
   });
 
   it('leaves no temporary file after successful writes', async () => {
