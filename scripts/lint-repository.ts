@@ -48,12 +48,17 @@ import { ROOT, listWorkspacePackages, type PackageManifest, type WorkspacePackag
  * Raised from 100 / 27 KiB for the maintenance sweep (`Store.sweep`, the `SweepTally` every adapter
  * builds its report with) and the `STORAGE_FULL` code: 0.8 KiB of gzipped JavaScript and 3.2 KiB of
  * tarball, which took them to 27.7 and 100.4 KiB.
+ *
+ * Raised from 104 / 28.5 KiB for what every adapter's URLs and every entry point's arguments are
+ * checked with (`readUrlParameters`, `closestName`, `checkOptions`: one implementation instead of a
+ * parser per adapter that let unknown parameters through) and for masking credentials where they
+ * stand: 4.2 KiB of gzipped JavaScript and 9 KiB of tarball, which took them to 31.9 and 113.4 KiB.
  */
 const CORE_BUDGET = {
   /** The tarball `pnpm pack` makes (what `npm install` downloads). */
-  packedBytes: 104 * 1024,
+  packedBytes: 118 * 1024,
   /** dist/**\/*.js concatenated and gzipped (what a bundler ships, before minification). */
-  javascriptGzipBytes: 28.5 * 1024,
+  javascriptGzipBytes: 33.5 * 1024,
 } as const;
 
 type Check = () => string[] | Promise<string[]>;

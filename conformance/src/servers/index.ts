@@ -5,7 +5,8 @@
  * (`STOWAGE_TEST_REQUIRE_SERVERS=1`) a server that cannot be found or started fails the run.
  *
  * Starters for servers that need more than a command line live here too: {@link startGcsEmulator}
- * (Google Cloud Storage, on firebase-tools' storage emulator).
+ * (Google Cloud Storage, on firebase-tools' storage emulator), and {@link mountSmallFilesystem} (a
+ * small tmpfs for full-disk tests).
  *
  * @module
  */
@@ -27,6 +28,7 @@ export { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY, azuriteBlobMain, azuriteFromUrl, 
 export { assertCephInstalled, startCephRgw, type CephRgwOptions } from './ceph-rgw.ts';
 export { createBucket, DEFAULT_TEST_BUCKET, s3ServerFromUrl, type S3ServerSettings } from './s3-endpoint.ts';
 export { startS3rver, type S3rverOptions } from './s3rver.ts';
+export { mountSmallFilesystem, type MountedFilesystem, type SmallFilesystem } from './small-filesystem.ts';
 export {
   FAKE_GCS_SERVER_OVERRIDES,
   FIREBASE_STORAGE_EMULATOR_OVERRIDES,

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, type AdapterDefinition } from '@stowage/core';
+import { InvalidArgumentError, readUrlParameters, type AdapterDefinition } from '@stowage/core';
 import { AzureBlobBackend } from './backend.ts';
 import type { AzureBlobOptions, TokenCredential } from './connection.ts';
 
@@ -26,13 +26,8 @@ export { DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MAX_SYNC_COPY, type AzureBlobOption
 
 const BACKEND = 'azure';
 
-function integer(url: URL, name: string): number | undefined {
-  const value = url.searchParams.get(name);
-  if (value === null) return undefined;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number)) throw new InvalidArgumentError(`the ${name} parameter must be an integer, got ${JSON.stringify(value)}`, { backend: BACKEND });
-  return number;
-}
+/** The query parameters of an `az://` URL; any other is refused. */
+const URL_PARAMETERS = { account: 'string', endpoint: 'string', createContainer: 'boolean', blockSize: 'integer', concurrency: 'integer' } as const;
 
 /**
  * Options from a store URL: `az://<container>/<prefix>` or `az://<container>@<account>/<prefix>`
@@ -53,20 +48,9 @@ export function optionsFromAzureUrl(url: URL): AzureBlobOptions {
   }
   const prefix = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
   if (prefix !== '') options.prefix = prefix;
-  const account = url.searchParams.get('account');
-  if (account !== null) options.accountName = account;
-  const endpoint = url.searchParams.get('endpoint');
-  if (endpoint !== null) options.endpoint = endpoint;
-  const createContainer = url.searchParams.get('createContainer');
-  if (createContainer !== null) {
-    if (!['true', 'false', '1', '0'].includes(createContainer)) throw new InvalidArgumentError(`the createContainer parameter must be true or false, got ${JSON.stringify(createContainer)}`, { backend: BACKEND });
-    options.createContainer = createContainer === 'true' || createContainer === '1';
-  }
-  const blockSize = integer(url, 'blockSize');
-  if (blockSize !== undefined) options.blockSize = blockSize;
-  const concurrency = integer(url, 'concurrency');
-  if (concurrency !== undefined) options.concurrency = concurrency;
-  return options;
+  const { account, ...parameters } = readUrlParameters(url, URL_PARAMETERS, { backend: BACKEND }).values;
+  if (account !== undefined) options.accountName = account;
+  return { ...options, ...parameters };
 }
 
 /**

@@ -265,7 +265,7 @@ describe.skipIf(server.skip !== undefined)(`azure adapter${server.skip ? ` (${se
       expect(optionsFromAzureUrl(new URL('azure://files@acct/p'))).toEqual({ container: 'files', accountName: 'acct', prefix: 'p' });
       expect(optionsFromAzureUrl(new URL('az://files@acct.blob.core.usgovcloudapi.net'))).toEqual({ container: 'files', endpoint: 'https://acct.blob.core.usgovcloudapi.net' });
       expect(() => optionsFromAzureUrl(new URL('az://files:secret@acct/p'))).toThrow(/carries no credentials/);
-      expect(() => optionsFromAzureUrl(new URL('az://files?blockSize=big'))).toThrow(/blockSize parameter must be an integer/);
+      expect(() => optionsFromAzureUrl(new URL('az://files?blockSize=big'))).toThrow(/blockSize parameter of a az: URL must be an integer/);
       expect(adapter.schemes).toEqual(['az', 'azure']);
     });
 

@@ -78,7 +78,7 @@ describe('errors and exit codes', () => {
     [['cp', 'hello.txt', 'sqlite:./store.db/hello.txt/inner'], 0, /^$/],
     [['cp', '--if-not-exists', 'hello.txt', 'sqlite:./store.db/hello.txt'], 5, /^stowage: ALREADY_EXISTS: /],
     [['sign', 'sqlite:./store.db/hello.txt'], 6, /^stowage: CAPABILITY_NOT_SUPPORTED: /],
-    [['cp', 'hello.txt', 'sqlite:./store.db?journalMode=sideways'], 4, /^stowage: INVALID_ARGUMENT: the journalMode parameter must be one of/],
+    [['cp', 'hello.txt', 'sqlite:./store.db?journalMode=sideways'], 4, /^stowage: INVALID_ARGUMENT: the journalMode parameter of a sqlite: URL must be one of/],
     [['cp', '-r', './nowhere', ':x/'], 3, /^stowage: NOT_FOUND: no such directory/],
   ])('stowage %j exits %i', async (args, status, line) => {
     const result = await ws.run(args);

@@ -6,6 +6,7 @@
  *
  * @module
  */
+export { checkOptions, describeValue } from './arguments.ts';
 export type {
   AdapterDefinition,
   Backend,
@@ -58,9 +59,6 @@ export {
   normalizeRoot,
 } from './paths.ts';
 export {
-  findSecrets,
-  maskSecrets,
-  maskUrl,
   openStore,
   openStores,
   registerAdapter,
@@ -72,6 +70,7 @@ export {
   type StowageConfig,
 } from './registry.ts';
 export { resolveRange } from './ranges.ts';
+export { MIN_SEARCHED_SECRET_LENGTH, findSecrets, isSecretName, maskSecrets, maskUrl } from './secrets.ts';
 export { resumableStream, type ResumeOptions } from './resumable-reads.ts';
 export {
   DEFAULT_RETRY_POLICY,
@@ -95,6 +94,17 @@ export {
   type SweepResult,
 } from './sweep.ts';
 export { attemptScope, checkTimeout, type AttemptScope } from './timeouts.ts';
+export {
+  closestName,
+  readUrlParameters,
+  type DriverParameters,
+  type ReadUrlParameters,
+  type ReadUrlParametersOptions,
+  type UrlParameterSpec,
+  type UrlParameterType,
+  type UrlParameterValue,
+  type UrlParameterValues,
+} from './url-parameters.ts';
 export {
   Store,
   type CapabilityRequired,

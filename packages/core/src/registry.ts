@@ -7,8 +7,10 @@
 import { pathToFileURL } from 'node:url';
 import type { AdapterDefinition, Backend } from './backend.ts';
 import { assertCapabilities } from './capabilities.ts';
+import { checkKnownFields, checkOptions, describeValue, isPlainObject } from './arguments.ts';
 import { InvalidArgumentError, StowageError, isStowageError } from './errors.ts';
 import { resolveRetryPolicy } from './retry.ts';
+import { collectSecrets, maskSecrets, maskUrl } from './secrets.ts';
 import { Store, type StoreOptions } from './store.ts';
 import { checkTimeout } from './timeouts.ts';
 
@@ -53,79 +55,19 @@ const TYPES = new Map<string, Registration>([
  * module specifier to import on first use. Third-party adapters use this.
  */
 export function registerAdapter(definition: AdapterDefinition<never> | { name: string; schemes: readonly string[]; module: string }): void {
+  if (!isPlainObject(definition as unknown)) throw new InvalidArgumentError(`registerAdapter takes an adapter definition or { name, schemes, module }, got ${describeValue(definition)}`);
+  if (typeof definition.name !== 'string' || definition.name === '') throw new InvalidArgumentError('registerAdapter: the definition needs a name (the configuration type)');
+  if (!Array.isArray(definition.schemes) || definition.schemes.some((scheme) => typeof scheme !== 'string' || !/^[a-z][a-z0-9+.-]*:?$/i.test(scheme))) {
+    throw new InvalidArgumentError(`registerAdapter: the schemes of '${definition.name}' must be a list of URL schemes, such as ['ftp']`);
+  }
+  const loader = definition as { name: string; module?: unknown; create?: unknown };
+  if ('module' in loader ? typeof loader.module !== 'string' || loader.module === '' : typeof loader.create !== 'function') {
+    throw new InvalidArgumentError(`registerAdapter: '${loader.name}' needs a create function, or the module to import it from`);
+  }
   const registration: Registration =
     'module' in definition ? { module: definition.module } : { module: definition.name, definition };
   for (const scheme of definition.schemes) SCHEMES.set(scheme.replace(/:$/, ''), registration);
   TYPES.set(definition.name, registration);
-}
-
-// An access key id is not a secret by itself, but it names the account: masked like one (AWS's accessKeyId, access_key).
-const SECRET_NAME = /secret|password|passwd|token|credential|key$|^key|access.?key|sas|signature|private/i;
-
-/** Replaces every secret value in `text` with `***`. */
-export function maskSecrets(text: string, secrets: Iterable<string>): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 3) out = out.split(secret).join('***');
-  return out;
-}
-
-/** Collects the values of secret-looking options (and URL passwords) for masking. */
-function collectSecrets(value: unknown, name: string, extraNames: readonly string[], into: Set<string>): void {
-  if (typeof value === 'string') {
-    if (SECRET_NAME.test(name) || extraNames.includes(name)) into.add(value);
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-      try {
-        const url = new URL(value);
-        if (url.password) {
-          into.add(url.password);
-          into.add(decodeURIComponent(url.password));
-        }
-        for (const [param, paramValue] of url.searchParams) if (SECRET_NAME.test(param)) into.add(paramValue);
-      } catch {
-        // Not a valid URL, but one typed by hand: a password in what looks like its user info must
-        // not leak through the message that says the URL is invalid.
-        const userInfo = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)@/i.exec(value)?.[1];
-        const colon = userInfo?.indexOf(':') ?? -1;
-        if (userInfo !== undefined && colon !== -1 && colon < userInfo.length - 1) {
-          const password = userInfo.slice(colon + 1);
-          into.add(password);
-          try {
-            into.add(decodeURIComponent(password));
-          } catch {
-            // not percent-encoded
-          }
-        }
-      }
-    }
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, child] of Object.entries(value)) collectSecrets(child, key, extraNames, into);
-  }
-}
-
-/**
- * The secret values in a configuration, an adapter's options or a store URL, for
- * {@link maskSecrets}: the values of secret-looking option names (`password`, `secretAccessKey`,
- * `token`, `sasToken`, ...) and of `optionNames`, URL passwords, and secret-looking query
- * parameters of URL strings. Substitute `${ENV}` references first (`substituteEnv`), so that the
- * values found are the ones that will be used.
- *
- * @example
- * ```ts
- * const secrets = findSecrets({ options: { url: 'postgres://app:hunter22@db/app' } })
- * maskSecrets('login failed for hunter22', secrets) // 'login failed for ***'
- * ```
- */
-export function findSecrets(value: unknown, optionNames: readonly string[] = []): Set<string> {
-  const secrets = new Set<string>();
-  collectSecrets(value, '', optionNames, secrets);
-  return secrets;
-}
-
-/** A URL with its password and secret-looking query parameters masked, for messages. */
-export function maskUrl(url: string): string {
-  const secrets = new Set<string>();
-  collectSecrets(url, 'url', [], secrets);
-  return maskSecrets(url, secrets);
 }
 
 /**
@@ -167,6 +109,12 @@ export interface StoreConfig extends StoreOptions {
   /** The name of a backend in `backends`, or a store URL. */
   backend: string;
 }
+
+// The fields of each part of a configuration: anything else is refused with the closest known name.
+const CONFIG_FIELDS: readonly string[] = ['backends', 'stores'];
+const BACKEND_FIELDS: readonly string[] = ['type', 'url', 'options'];
+// A field added to StoreConfig goes here too.
+const STORE_FIELDS: readonly string[] = ['backend', 'root', 'maxSize', 'strictHierarchy', 'retry', 'timeoutMs'];
 
 /** A configuration with several backends and named stores. */
 export interface StowageConfig {
@@ -216,10 +164,11 @@ async function openBackend(
   load: ModuleLoader,
   env: Record<string, string | undefined> | false | undefined,
 ): Promise<Backend> {
-  // `false`: the caller substituted the whole configuration already (substituting twice would expand `$${...}`).
-  const resolved = env === false ? config : substituteEnv(config, env);
   const secrets = new Set<string>();
   try {
+    checkBackendConfig(config, name);
+    // `false`: the caller substituted the whole configuration already (substituting twice would expand `$${...}`).
+    const resolved = env === false ? config : substituteEnv(config, env);
     let definition: AdapterDefinition<never>;
     let options: Record<string, unknown>;
     if (resolved.url !== undefined) {
@@ -245,8 +194,17 @@ async function openBackend(
   }
 }
 
+/** Checks the shape of one backend's configuration (before anything is imported or opened). */
+function checkBackendConfig(config: BackendConfig, name: string): void {
+  if (!isPlainObject(config)) throw new InvalidArgumentError(`backend '${name}' must be an object with a type or a url, got ${describeValue(config)}`);
+  checkKnownFields(config, BACKEND_FIELDS, `backend '${name}'`);
+  if (config.url !== undefined && typeof config.url !== 'string') throw new InvalidArgumentError(`the url of backend '${name}' must be a string, got ${describeValue(config.url)}`);
+  if (config.type !== undefined && (typeof config.type !== 'string' || config.type === '')) throw new InvalidArgumentError(`the type of backend '${name}' must be an adapter name, got ${describeValue(config.type)}`);
+  if (config.options !== undefined && !isPlainObject(config.options)) throw new InvalidArgumentError(`the options of backend '${name}' must be an object, got ${describeValue(config.options)}`);
+}
+
 function withMaskedMessage(error: unknown, secrets: Set<string>): unknown {
-  if (secrets.size === 0 || !(error instanceof Error)) return error;
+  if (!(error instanceof Error)) return error;
   const masked = maskSecrets(error.message, secrets);
   if (masked === error.message) return error;
   if (isStowageError(error)) {
@@ -281,7 +239,12 @@ function parseStoreUrl(text: string): URL {
  * await store.write('notes/hello.txt', 'Hello!')
  * ```
  */
-export async function openStore(source: string | URL | BackendConfig, options: OpenOptions = {}): Promise<Store> {
+export async function openStore(source: string | URL | BackendConfig, options?: OpenOptions): Promise<Store> {
+  if (typeof source !== 'string' && !(source instanceof URL) && !isPlainObject(source)) {
+    throw new InvalidArgumentError(`openStore takes a store URL (such as 'file:./data' or 'memory://') or a backend configuration ({ type, options } or { url }), got ${describeValue(source)}`);
+  }
+  options = checkOptions(options, 'openStore');
+  if (options.load !== undefined && typeof options.load !== 'function') throw new InvalidArgumentError(`the load option of openStore must be a function, got ${describeValue(options.load)}`);
   const config: BackendConfig = typeof source === 'string' || source instanceof URL ? { url: String(source) } : source;
   // Checked before the backend opens, so that a bad option leaves nothing open.
   resolveRetryPolicy(options.retry);
@@ -298,7 +261,17 @@ export async function openStores(
   config: StowageConfig,
   options: Omit<OpenOptions, keyof StoreOptions> = {},
 ): Promise<{ stores: Record<string, Store>; closeAll(): Promise<void> }> {
-  if (typeof config !== 'object' || config === null) throw new InvalidArgumentError('configuration must be an object');
+  if (!isPlainObject(config)) throw new InvalidArgumentError(`openStores takes a configuration object ({ backends, stores }), got ${describeValue(config)}`);
+  options = checkOptions(options, 'openStores');
+  checkKnownFields(config, CONFIG_FIELDS, 'the configuration');
+  for (const part of ['backends', 'stores'] as const) {
+    if (config[part] !== undefined && !isPlainObject(config[part])) throw new InvalidArgumentError(`the ${part} of a configuration must be an object of named entries, got ${describeValue(config[part])}`);
+  }
+  for (const [name, storeConfig] of Object.entries(config.stores ?? {})) {
+    if (!isPlainObject(storeConfig)) throw new InvalidArgumentError(`store '${name}' must be an object with a backend, got ${describeValue(storeConfig)}`);
+    checkKnownFields(storeConfig, STORE_FIELDS, `store '${name}'`);
+    if (typeof storeConfig.backend !== 'string' || storeConfig.backend === '') throw new InvalidArgumentError(`store '${name}' needs a backend: the name of one in backends, or a store URL`);
+  }
   config = substituteEnv(config, options.env);
   const load = options.load ?? defaultLoader;
   const backends = new Map<string, Backend>();

@@ -20,6 +20,8 @@ export type SweepKind =
   | 'lock'
   /** sql-blob: chunk rows of a version no object points at. */
   | 'chunks'
+  /** local: the metadata record of a version that is no longer at its key. */
+  | 'metadata-record'
   /** s3: a multipart upload that was never completed nor aborted. */
   | 'multipart-upload'
   /** azure: blocks staged on a name and never committed. */
@@ -42,10 +44,11 @@ export interface SweepItem {
   modified?: Date | undefined;
   /**
    * Why it counts as abandoned: `'owner-gone'` when its writer is known to have stopped (a process
-   * of this machine that no longer runs), `'age'` when it is older than `olderThanMs` (or than the
-   * backend's own rule for it, such as a lock's staleness).
+   * of this machine that no longer runs), `'orphan'` when it belongs to no object and to no write in
+   * progress (checked under the key's lock, or in the same transaction), `'age'` when it is older
+   * than `olderThanMs` (or than the backend's own rule for it, such as a lock's staleness).
    */
-  reason: 'owner-gone' | 'age';
+  reason: 'owner-gone' | 'orphan' | 'age';
   /** Whether this sweep removed it: false in a dry run, when it vanished meanwhile, or when removing failed (see `error`). */
   removed: boolean;
   /** Why removing it failed, when it did. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '@stowage/memory';
-import { Store, findSecrets, isStowageError, maskSecrets, maskUrl, openStore, openStores, registerAdapter, substituteEnv } from '@stowage/core';
+import { MIN_SEARCHED_SECRET_LENGTH, Store, findSecrets, isStowageError, maskSecrets, maskUrl, openStore, openStores, registerAdapter, substituteEnv } from '@stowage/core';
 
 describe('registry', () => {
   it('opens memory:// by importing @stowage/memory on demand', async () => {
@@ -52,7 +52,7 @@ describe('registry', () => {
 
   it('masks secrets in every message', async () => {
     expect(maskUrl('postgres://user:hunter22@db/x?password=abc123')).toBe('postgres://user:***@db/x?password=***');
-    expect(maskSecrets('key=sekrit and sekrit', ['sekrit'])).toBe('key=*** and ***');
+    expect(maskSecrets('key=sekrit-42 and sekrit-42', ['sekrit-42'])).toBe('key=*** and ***');
     expect(maskUrl('s3://bucket/p?accessKeyId=AKIA999&access_key=AKIA888')).toBe('s3://bucket/p?accessKeyId=***&access_key=***');
     registerAdapter({
       name: 'leaky',
@@ -65,6 +65,34 @@ describe('registry', () => {
     expect(error.message).toBe('cannot log in with ***');
     const fromEnv = (await openStore({ type: 'leaky', options: { secretKey: '${LEAKY_SECRET}' } }, { env: { LEAKY_SECRET: 'ENV-SECRET-9' } }).catch((e: unknown) => e)) as Error;
     expect(fromEnv.message).not.toContain('ENV-SECRET-9');
+  });
+
+  it('masks credentials where they stand, and never searches for a secret short enough to be an ordinary word', async () => {
+    // A short password is masked in the URL that holds it, and nowhere else: the message's words stay.
+    expect(maskSecrets('sql-blob:postgres: opening the table failed (postgres://app:table@db/x)', ['table'])).toBe(
+      'sql-blob:postgres: opening the table failed (postgres://app:***@db/x)',
+    );
+    expect(maskSecrets('a shorter link secret', ['short'])).toBe('a shorter link secret');
+    // Structure alone is enough: no secret needs to be known for a URL password or a secret-named parameter.
+    expect(maskSecrets('GET https://acct.blob.core.windows.net/c/a.txt?sv=2024&sig=c2lnbmF0dXJl&se=2030 failed')).toBe('GET https://acct.blob.core.windows.net/c/a.txt?sv=2024&sig=***&se=2030 failed');
+    expect(maskSecrets('DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net')).toBe(
+      'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=***;EndpointSuffix=core.windows.net',
+    );
+    expect(maskSecrets('mysql://root:p@ss@db:3306/x refused')).toBe('mysql://root:***@db:3306/x refused');
+    // Long enough to be searched for: masked wherever it appears, the longest first.
+    expect(maskSecrets('bad token tok-123456789 (tok-12345678)', ['tok-12345678', 'tok-123456789'])).toBe('bad token *** (***)');
+    expect(MIN_SEARCHED_SECRET_LENGTH).toBe(8);
+
+    // Through openStore: a backend whose password is the word 'table' keeps its message readable.
+    registerAdapter({
+      name: 'tabled',
+      schemes: ['tabled'],
+      create: (options: { url: string; password: string }) => {
+        throw new Error(`opening the table failed for ${options.url} (password ${options.password})`);
+      },
+    } as never);
+    const error = (await openStore({ type: 'tabled', options: { url: 'tabled://app:table@db/x', password: 'table' } }).catch((e: unknown) => e)) as Error;
+    expect(error.message).toBe('opening the table failed for tabled://app:***@db/x (password table)');
   });
 
   it('finds the secrets of a configuration for masking', () => {
@@ -98,5 +126,42 @@ describe('registry', () => {
   it('refuses an adapter whose capabilities are incomplete', async () => {
     registerAdapter({ name: 'broken', schemes: [], create: () => ({ ...new MemoryBackend(), name: 'broken', capabilities: { rangeRead: 'yes' } }) as never });
     await expect(openStore({ type: 'broken' })).rejects.toThrow(/invalid capabilities/);
+  });
+
+  it('refuses arguments of the wrong kind with a typed error, not a TypeError', async () => {
+    for (const bad of [undefined, null, 42, true, ['memory://']]) {
+      const error = await openStore(bad as never).catch((e: unknown) => e);
+      expect(isStowageError(error, 'INVALID_ARGUMENT'), String(bad)).toBe(true);
+      expect((error as Error).message).toMatch(/^openStore takes a store URL \(such as 'file:\.\/data' or 'memory:\/\/'\) or a backend configuration/);
+      await expect(openStores(bad as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^openStores takes a configuration object/) });
+      expect(() => registerAdapter(bad as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    await expect(openStore('memory://', null as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'openStore takes an options object, got null' });
+    await expect(openStore('memory://', { load: 'import' } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(openStore({ typ: 'memory' } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('unknown field "typ": did you mean "type"?') });
+    await expect(openStore({ url: 42 } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('must be a string, got a number') });
+    await expect(openStore({ type: 'memory', options: 'x' } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(() => registerAdapter({ name: 'x', schemes: 'x' } as never)).toThrow(/list of URL schemes/);
+    expect(() => registerAdapter({ name: 'x', schemes: ['x'] } as never)).toThrow(/needs a create function/);
+    expect(() => new MemoryBackend(null as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'new MemoryBackend takes an options object, got null' }));
+  });
+
+  it('refuses a misspelled configuration field with the closest known name, before opening anything', async () => {
+    const opened: string[] = [];
+    registerAdapter({ name: 'counted', schemes: [], create: () => (opened.push('counted'), new MemoryBackend()) } as never);
+    const cases: [unknown, RegExp][] = [
+      [{ stores: { a: { backend: 'mem', maxsize: 5 } }, backends: { mem: { type: 'counted' } } }, /store 'a' has an unknown field "maxsize": did you mean "maxSize"\?/],
+      [{ store: { a: { backend: 'memory://' } } }, /the configuration has an unknown field "store": did you mean "stores"\?/],
+      [{ stores: { a: { backend: 'mem' } }, backends: { mem: { type: 'counted', option: {} } } }, /backend 'mem' has an unknown field "option": did you mean "options"\?/],
+      [{ stores: { a: { root: 'x' } } }, /store 'a' needs a backend/],
+      [{ stores: { a: 'memory://' } }, /store 'a' must be an object with a backend, got a string/],
+      [{ stores: ['memory://'] }, /the stores of a configuration must be an object of named entries, got an array/],
+    ];
+    for (const [config, message] of cases) {
+      const error = await openStores(config as never).catch((e: unknown) => e);
+      expect(isStowageError(error, 'INVALID_ARGUMENT'), JSON.stringify(config)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(opened).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { InvalidArgumentError, type AdapterDefinition } from '@stowage/core';
+import { InvalidArgumentError, readUrlParameters, type AdapterDefinition } from '@stowage/core';
 import { GcsBackend } from './backend.ts';
 import type { GcsOptions } from './client.ts';
 
@@ -22,10 +22,17 @@ export { GCS_CAPABILITIES, GCS_MAX_OBJECT_SIZE, GcsBackend, type GcsCapabilities
 export { CHUNK_GRANULARITY, DEFAULT_CHUNK_SIZE, DEFAULT_RESUMABLE_THRESHOLD, type GcsOptions, type ServiceAccountKey } from './client.ts';
 export { SHA256_METADATA_KEY } from './object-metadata.ts';
 
-const INTEGER_PARAMETERS = ['resumableThreshold', 'chunkSize', 'deleteConcurrency'] as const;
-const BOOLEAN_PARAMETERS = ['atomicMove', 'useAuthWithCustomEndpoint'] as const;
-const STRING_PARAMETERS = ['projectId', 'credentials', 'apiEndpoint'] as const;
-const KNOWN_PARAMETERS: ReadonlySet<string> = new Set([...INTEGER_PARAMETERS, ...BOOLEAN_PARAMETERS, ...STRING_PARAMETERS]);
+/** The query parameters of a `gs://` URL; any other is refused. */
+const URL_PARAMETERS = {
+  projectId: 'string',
+  credentials: 'string',
+  apiEndpoint: 'string',
+  useAuthWithCustomEndpoint: 'boolean',
+  atomicMove: 'boolean',
+  resumableThreshold: 'nonNegativeInteger',
+  chunkSize: 'nonNegativeInteger',
+  deleteConcurrency: 'nonNegativeInteger',
+} as const;
 
 function urlError(message: string): never {
   throw new InvalidArgumentError(message, { backend: 'gcs' });
@@ -47,23 +54,9 @@ export function optionsFromGcsUrl(url: URL): GcsOptions {
   if (url.username || url.password) urlError('a gs:// URL carries no credentials: use the credentials option or Application Default Credentials');
   const bucket = url.hostname;
   if (bucket === '') urlError('a gs:// URL needs a bucket: gs://bucket/optional/prefix');
-  const options: GcsOptions = { bucket };
+  const options: GcsOptions = { bucket, ...readUrlParameters(url, URL_PARAMETERS, { backend: 'gcs' }).values };
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, '');
   if (path !== '') options.prefix = path;
-  const mutable = options as unknown as Record<string, unknown>;
-  for (const [name, value] of url.searchParams) {
-    if (!KNOWN_PARAMETERS.has(name)) urlError(`unknown parameter ${JSON.stringify(name)} in a gs:// URL; known: ${[...KNOWN_PARAMETERS].join(', ')}`);
-    if ((INTEGER_PARAMETERS as readonly string[]).includes(name)) {
-      const number = Number(value);
-      if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(number)) urlError(`the ${name} parameter must be a non-negative integer, got ${JSON.stringify(value)}`);
-      mutable[name] = number;
-    } else if ((BOOLEAN_PARAMETERS as readonly string[]).includes(name)) {
-      if (!['true', 'false', '1', '0'].includes(value)) urlError(`the ${name} parameter must be true or false, got ${JSON.stringify(value)}`);
-      mutable[name] = value === 'true' || value === '1';
-    } else {
-      mutable[name] = value;
-    }
-  }
   return options;
 }
 

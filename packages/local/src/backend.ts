@@ -4,7 +4,7 @@
  * @module
  */
 import { constants, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { access, copyFile, lstat, open, readdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { access, copyFile, lstat, open, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import {
   AbortedError,
@@ -12,6 +12,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PreconditionFailedError,
+  SweepTally,
   UnavailableError,
   defineCapabilities,
   inferContentType,
@@ -20,21 +21,23 @@ import {
   type BackendCopyOptions,
   type BackendListOptions,
   type BackendReadResult,
+  type BackendSweepOptions,
   type BackendWriteRequest,
   type ByteRange,
   type ListEntry,
   type ListPage,
   type ObjectInfo,
   type OperationContext,
+  type SweepResult,
 } from '@stowage/core';
 import { hierarchyError, inspectKey, openForReading, placeFile, pruneParents, type Occupant } from './confinement.ts';
 import { bytesStream, copyBetween, fileStream, readWhole, writeBody } from './file-io.ts';
 import { BACKEND_NAME, hasCode, toStowageError } from './fs-errors.ts';
-import { HOST_TAG, INTERNAL_DIR, RootLayout } from './layout.ts';
+import { INTERNAL_DIR, RootLayout } from './layout.ts';
+import { LOCAL_SWEEP_KINDS, sweepMetadataRecords, sweepTemporaries } from './leftovers.ts';
 import { KeyLocks } from './locks.ts';
 import { readMetadata, removeMetadata, removeOtherMetadata, writeMetadata, type StoredMetadata } from './metadata-files.ts';
 import { walkListing } from './listing.ts';
-import { isProcessAlive } from './processes.ts';
 import { syncDirectory } from './sync.ts';
 import { etagOf, lastModifiedOf, nextModificationTime, sameVersion, versionOf, type FileVersion } from './versions.ts';
 
@@ -91,8 +94,6 @@ export interface LocalOptions {
   staleLockMs?: number | undefined;
 }
 
-/** Temporary files of dead writers older than this are swept even when their origin cannot be checked. */
-const SWEEP_AGE_MS = 24 * 60 * 60 * 1000;
 /** How often `stat`/`read` look again when a version was replaced between opening it and reading its metadata. */
 const METADATA_ATTEMPTS = 8;
 /** Objects up to this size are read whole while their record is read, in one trip to the thread pool. */
@@ -182,7 +183,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
   readonly #layout: RootLayout;
   readonly #locks: KeyLocks;
   readonly #fsync: boolean;
-  #swept: Promise<void> | undefined;
+  #reclaimed: Promise<void> | undefined;
 
   /**
    * Opens (and creates, when missing) the root directory. Throws `InvalidArgumentError` for bad
@@ -332,32 +333,40 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
 
   // ---- writing ----
 
-  /** Removes temporary files that writers which no longer run left behind (once per backend). */
-  #sweepOnce(): Promise<void> {
-    this.#swept ??= (async () => {
-      const { tmpDir } = this.#layout;
-      let names: string[];
-      try {
-        names = await readdir(tmpDir);
-      } catch {
-        return;
-      }
-      for (const name of names) {
-        const [host, pid] = name.split('.');
-        const path = join(tmpDir, name);
-        try {
-          const orphan = host === HOST_TAG ? !isProcessAlive(Number(pid)) : Date.now() - (await lstat(path)).mtimeMs > SWEEP_AGE_MS;
-          if (orphan) await unlink(path);
-        } catch {
-          // Renamed into place or removed by its writer meanwhile.
-        }
-      }
+  /**
+   * Removes what writers of this machine that no longer run left behind (temporary files, locks and
+   * the files of locks being created), once per backend, before its first write. What may belong to
+   * a live writer, or to another machine, waits for `sweep`.
+   */
+  #reclaimOnce(): Promise<void> {
+    this.#reclaimed ??= (async () => {
+      const tally = new SweepTally({ dryRun: false }, LOCAL_SWEEP_KINDS);
+      await sweepTemporaries(this.#layout, tally, Number.POSITIVE_INFINITY, true).catch(() => {});
+      await this.#locks.sweep(tally, Number.POSITIVE_INFINITY, true).catch(() => {});
     })();
-    return this.#swept;
+    return this.#reclaimed;
+  }
+
+  /**
+   * Reclaims temporary files and locks whose writer no longer runs on this machine (or, another
+   * machine's, older than `olderThanMs`; locks also once older than `staleLockMs`), and the metadata
+   * records of versions no longer at their key (under `prefix`, each checked under its key's lock).
+   * Objects are never touched.
+   */
+  async sweep(options: BackendSweepOptions): Promise<SweepResult> {
+    const tally = new SweepTally(options, LOCAL_SWEEP_KINDS);
+    try {
+      await sweepTemporaries(this.#layout, tally, options.olderThanMs);
+      await this.#locks.sweep(tally, options.olderThanMs);
+      await sweepMetadataRecords(this.#layout, this.#locks, tally, options.prefix, options.olderThanMs);
+    } catch (error) {
+      throw toStowageError(error, undefined, 'sweep', this.#layout.root);
+    }
+    return tally.result();
   }
 
   async #createTemporary(): Promise<Temporary> {
-    await this.#sweepOnce();
+    await this.#reclaimOnce();
     const path = this.#layout.temporaryPath();
     let handle: FileHandle;
     try {
@@ -452,7 +461,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
       const stored = (): StoredMetadata => ({ contentType: request.contentType, metadata: { ...request.metadata }, sha256: request.sha256() });
       return await this.#commit(key, temporary, stored, { ifNoneMatch, ifMatch, signal }, 'write');
     } catch (error) {
-      throw toStowageError(error, key, 'write');
+      throw toStowageError(error, key, 'write', this.#layout.root);
     }
   }
 
@@ -480,7 +489,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
     try {
       await this.#deleteOne(key, context.signal);
     } catch (error) {
-      throw toStowageError(error, key, 'delete');
+      throw toStowageError(error, key, 'delete', this.#layout.root);
     }
   }
 
@@ -494,7 +503,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
         try {
           await this.#deleteOne(key, context.signal);
         } catch (error) {
-          throw toStowageError(error, key, 'delete');
+          throw toStowageError(error, key, 'delete', this.#layout.root);
         }
       }
     };
@@ -571,7 +580,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
       const stored: StoredMetadata = source.stored ?? { contentType: inferContentType(from), metadata: {} };
       return await this.#commit(to, temporary, () => stored, { ifNoneMatch, signal }, 'copy to');
     } catch (error) {
-      throw toStowageError(error, from, 'copy');
+      throw toStowageError(error, from, 'copy', this.#layout.root);
     }
   }
 
@@ -607,7 +616,7 @@ export class LocalBackend implements Backend<typeof LOCAL_CAPABILITIES> {
         return this.#info(to, source.version, stored);
       });
     } catch (error) {
-      throw toStowageError(error, from, 'move');
+      throw toStowageError(error, from, 'move', this.#layout.root);
     }
   }
 

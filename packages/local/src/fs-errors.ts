@@ -8,6 +8,7 @@ import {
   InvalidPathError,
   NotFoundError,
   PermissionDeniedError,
+  StorageFullError,
   UnavailableError,
   isStowageError,
 } from '@stowage/core';
@@ -33,9 +34,10 @@ export function hasCode(error: unknown, ...codes: string[]): boolean {
  * native error as `cause`. Stowage errors pass through, and so does anything that is not a system
  * error (a caller's body that throws its own error gets that error back).
  *
- * `action` completes "cannot ... <key>", such as `'read'` or `'write'`.
+ * `action` completes "cannot ... <key>", such as `'read'` or `'write'`; `root`, when given, is named
+ * in the message of a full disk.
  */
-export function toStowageError(error: unknown, key: string | undefined, action: string): unknown {
+export function toStowageError(error: unknown, key: string | undefined, action: string, root?: string): unknown {
   if (isStowageError(error)) return error;
   const code = errnoCode(error);
   // Only system errors (they name the failed syscall) are ours to map.
@@ -59,8 +61,12 @@ export function toStowageError(error: unknown, key: string | undefined, action: 
       return new AlreadyExistsError(`cannot ${action}${subject}: a file or folder is in the way (${code})`, options);
     case 'ENAMETOOLONG':
       return new InvalidPathError(`cannot ${action}${subject}: the path is too long for the filesystem`, options);
+    case 'ENOSPC':
+      return new StorageFullError(`cannot ${action}${subject}: no space left on the filesystem that holds ${root === undefined ? 'the store' : JSON.stringify(root)} (ENOSPC); free some and repeat it`, options);
+    case 'EDQUOT':
+      return new StorageFullError(`cannot ${action}${subject}: the disk quota on the filesystem that holds ${root === undefined ? 'the store' : JSON.stringify(root)} is used up (EDQUOT); free some and repeat it`, options);
     default:
-      // ENOSPC, EDQUOT, EIO, EMFILE, ENFILE, EBUSY, EAGAIN, ESTALE, ...: the medium failed, not the request.
+      // EIO, EMFILE, ENFILE, EBUSY, EAGAIN, ESTALE, ...: the medium failed, not the request.
       return new UnavailableError(`cannot ${action}${subject}: the filesystem failed (${code})`, options);
   }
 }

@@ -17,32 +17,19 @@
  * @module
  */
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError, type AdapterDefinition } from '@stowage/core';
+import { InvalidArgumentError, readUrlParameters, type AdapterDefinition } from '@stowage/core';
 import { LocalBackend, type LocalOptions } from './backend.ts';
 
 export { LOCAL_CAPABILITIES, LocalBackend, type LocalOptions } from './backend.ts';
 export { INTERNAL_DIR } from './layout.ts';
 
-function booleanParameter(url: URL, name: string): boolean | undefined {
-  const value = url.searchParams.get(name);
-  if (value === null) return undefined;
-  if (value === 'true' || value === '1' || value === '') return true;
-  if (value === 'false' || value === '0') return false;
-  throw new InvalidArgumentError(`the ${name} parameter of a file: URL must be true or false, got ${JSON.stringify(value)}`);
-}
-
-function numberParameter(url: URL, name: string): number | undefined {
-  const value = url.searchParams.get(name);
-  if (value === null) return undefined;
-  const number = Number(value);
-  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError(`the ${name} parameter of a file: URL must be a positive number, got ${JSON.stringify(value)}`);
-  return number;
-}
+/** The query parameters of a `file:` URL; any other is refused. */
+const URL_PARAMETERS = { fsync: 'boolean', lockTimeoutMs: 'positiveNumber', staleLockMs: 'positiveNumber' } as const;
 
 /**
  * Options from a `file:` URL: `file:///abs/dir` (or `file:./dir`, resolved against the working
  * directory by the registry) is the root; `?fsync=true`, `?lockTimeoutMs=` and `?staleLockMs=` set
- * the other options.
+ * the other options; any other parameter is refused.
  */
 export function optionsFromFileUrl(url: URL): LocalOptions {
   if (url.protocol !== 'file:') throw new InvalidArgumentError(`the local adapter opens file: URLs, not ${url.protocol}`);
@@ -53,14 +40,7 @@ export function optionsFromFileUrl(url: URL): LocalOptions {
   } catch (cause) {
     throw new InvalidArgumentError(`not a usable file: URL for the local adapter: ${url.href}`, { cause });
   }
-  const options: LocalOptions = { root };
-  const fsync = booleanParameter(url, 'fsync');
-  if (fsync !== undefined) options.fsync = fsync;
-  const lockTimeoutMs = numberParameter(url, 'lockTimeoutMs');
-  if (lockTimeoutMs !== undefined) options.lockTimeoutMs = lockTimeoutMs;
-  const staleLockMs = numberParameter(url, 'staleLockMs');
-  if (staleLockMs !== undefined) options.staleLockMs = staleLockMs;
-  return options;
+  return { root, ...readUrlParameters(url, URL_PARAMETERS, { backend: 'local' }).values };
 }
 
 /** The registry's entry for `file:` URLs and `type: 'local'`. */

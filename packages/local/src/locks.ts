@@ -1,23 +1,32 @@
 /**
  * Per-key locks that hold across processes, so that a conditional write's check and its rename are
- * one step for every writer on the machine (and on a shared filesystem that honours `O_EXCL`).
+ * one step for every writer on the machine (and on a shared filesystem that honours `link`).
  *
- * A lock is a file created with `O_CREAT | O_EXCL` in `.stowage/locks/`, named by the key's hash and
- * holding the owner's pid, host and a unique token. Within one process, callers queue in memory
+ * A lock is a file in `.stowage/locks/`, named by the key's hash and holding the owner's pid, host
+ * and a unique token. It is never empty: the owner writes its content to a file of its own
+ * (`<lock>.<host>.<pid>.<id>.new`) and hard-links that into place, which fails when the lock exists,
+ * so a process killed at any moment leaves either no lock or a complete one (and at most its own
+ * `.new` file, which names its pid for the sweep). Within one process, callers queue in memory
  * first, so only one of them at a time polls the lock file. A lock left by a crashed process is
- * broken when its owner's pid no longer runs on this host, or when it is older than `staleMs`
- * (for owners on other hosts, or a pid that was reused). Breaking is serialized by a second
- * `O_EXCL` file (`<lock>.break`), and only removes the exact lock file (same inode, same content)
- * that was judged stale, so two breakers never remove a fresh lock.
+ * broken when its owner's pid no longer runs on this host, or when it is older than `staleMs` (for
+ * owners on other hosts, or a pid that was reused). Breaking is serialized by a second file made the
+ * same way (`<lock>.break`), and only removes the exact lock file (same inode, same content) that was
+ * judged stale, so two breakers never remove a fresh lock.
+ *
+ * Where hard links fail (a filesystem without them), or when the disk is too full to write the
+ * content, the lock is created empty with `O_EXCL` and filled afterwards, as a last resort: deletes
+ * must still work on a full disk, since they are how space is freed. Such a lock, left empty by a
+ * kill, is broken once it is older than `staleMs`.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, open, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { AbortedError, UnavailableError, raceSignal } from '@stowage/core';
+import { join } from 'node:path';
+import { AbortedError, UnavailableError, raceSignal, type SweepTally } from '@stowage/core';
 import { BACKEND_NAME, hasCode } from './fs-errors.ts';
-import type { RootLayout } from './layout.ts';
+import { HOST_TAG, type RootLayout } from './layout.ts';
 import { isProcessAlive } from './processes.ts';
 
 /** Timing of the cross-process locks. */
@@ -96,10 +105,32 @@ function parseContent(text: string): LockContent | undefined {
   return undefined;
 }
 
+/** The file a lock's (or a breaker's) content is written to before it is linked into place: it names its owner. */
+function pendingPath(path: string): string {
+  return `${path}.${HOST_TAG}.${process.pid}.${randomBytes(6).toString('hex')}.new`;
+}
+
+/** Errors of `link` that mean the filesystem has no hard links (vfat, some network and FUSE filesystems). */
+const NO_LINKS = ['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV'];
+/** Errors that mean there is no room to write a lock's content. */
+const NO_ROOM = ['ENOSPC', 'EDQUOT'];
+
+/** What the sweep needs of one lock, breaker or pending file. */
+interface LockFileState {
+  name: string;
+  path: string;
+  ino: bigint;
+  mtimeMs: number;
+  size: number;
+  text: string;
+}
+
 /** The lock files of one root (in `.stowage/locks`). */
 export class KeyLocks {
   readonly #layout: RootLayout;
   readonly #timing: LockTiming;
+  /** Set once `link` failed for want of hard links: locks are then created with `O_EXCL` and filled. */
+  #linksUnsupported = false;
 
   constructor(layout: RootLayout, timing: LockTiming) {
     this.#layout = layout;
@@ -138,7 +169,7 @@ export class KeyLocks {
 
   async #acquire(path: string, key: string, signal: AbortSignal | undefined): Promise<HeldLock> {
     const deadline = Date.now() + this.#timing.timeoutMs;
-    const content = JSON.stringify({ pid: process.pid, host: HOST, token: randomBytes(12).toString('hex') } satisfies LockContent);
+    const content = ownerContent();
     let backoff = 1;
     while (true) {
       if (signal?.aborted) throw signal.reason;
@@ -157,70 +188,90 @@ export class KeyLocks {
     }
   }
 
-  /** Creates the lock file; undefined when another owner holds it. */
+  /** Creates the lock file with its content; undefined when another owner holds it. */
   async #tryCreate(path: string, content: string): Promise<HeldLock | undefined> {
-    let handle;
     try {
-      handle = await open(path, 'wx');
+      return await this.#createExclusive(path, content);
     } catch (error) {
-      if (hasCode(error, 'EEXIST')) return undefined;
-      if (hasCode(error, 'ENOENT')) {
-        // The locks directory went missing (someone cleaned `.stowage`): recreate it and retry.
-        await this.#layout.ensureInternalDirectory(this.#layout.locksDir);
-        return this.#tryCreate(path, content);
-      }
+      if (!hasCode(error, 'ENOENT')) throw error;
+      // The locks directory went missing (someone cleaned `.stowage`): recreate it and retry.
+      await this.#layout.ensureInternalDirectory(this.#layout.locksDir);
+      return this.#createExclusive(path, content);
+    }
+  }
+
+  /**
+   * Creates `path` holding `content`, atomically: written to a pending file of its own and linked
+   * into place, so that `path` never exists empty. Undefined when `path` exists.
+   */
+  async #createExclusive(path: string, content: string): Promise<HeldLock | undefined> {
+    if (this.#linksUnsupported) return createFilled(path, content);
+    const pending = pendingPath(path);
+    try {
+      await writeFile(pending, content, { flag: 'wx' });
+    } catch (error) {
+      await unlink(pending).catch(() => {});
+      if (hasCode(error, ...NO_ROOM)) return createFilled(path, content);
       throw error;
     }
     try {
-      await handle.writeFile(content);
-      const stats = await handle.stat({ bigint: true });
+      const stats = await lstat(pending, { bigint: true });
+      await link(pending, path);
       return { path, ino: stats.ino };
     } catch (error) {
-      await unlink(path).catch(() => {});
+      if (hasCode(error, 'EEXIST')) return undefined;
+      if (hasCode(error, ...NO_LINKS)) {
+        this.#linksUnsupported = true;
+        return createFilled(path, content);
+      }
       throw error;
     } finally {
-      await handle.close();
+      await unlink(pending).catch(() => {});
     }
   }
 
   /** Removes the lock at `path` when its owner is gone; true when the caller should retry at once. */
   async #breakIfStale(path: string): Promise<boolean> {
-    let observed: { ino: bigint; mtimeMs: number; text: string };
-    try {
-      const stats = await lstat(path, { bigint: true });
-      observed = { ino: stats.ino, mtimeMs: Number(stats.mtimeMs), text: await readFile(path, 'utf8') };
-    } catch (error) {
-      if (hasCode(error, 'ENOENT')) return true;
-      throw error;
-    }
-    if (!this.#isStale(observed.text, observed.mtimeMs)) return false;
-    const breaker = `${path}.break`;
-    try {
-      await writeFile(breaker, String(process.pid), { flag: 'wx' });
-    } catch (error) {
-      if (!hasCode(error, 'EEXIST')) throw error;
-      // Another process is breaking this lock; a breaker that crashed midway is itself stale after a while.
-      const stats = await lstat(breaker).catch(() => undefined);
-      if (stats && Date.now() - stats.mtimeMs > this.#timing.staleMs) await unlink(breaker).catch(() => {});
-      return false;
-    }
-    try {
-      const stats = await lstat(path, { bigint: true });
-      const text = await readFile(path, 'utf8');
-      // Only the very file judged stale: a fresh lock taken meanwhile has another inode or token.
-      if (stats.ino === observed.ino && text === observed.text) await unlink(path);
-    } catch (error) {
-      if (!hasCode(error, 'ENOENT')) throw error;
-    } finally {
-      await unlink(breaker).catch(() => {});
-    }
+    const observed = await readLockFile(path);
+    if (observed === undefined) return true;
+    if (this.#judge(observed.text, observed.mtimeMs, this.#timing.staleMs) === undefined) return false;
+    await this.#breakObserved(path, observed);
     return true;
   }
 
-  #isStale(text: string, mtimeMs: number): boolean {
-    if (Date.now() - mtimeMs > this.#timing.staleMs) return true;
+  /**
+   * Removes the lock at `path` if it is still exactly `observed` (same inode, same content), under
+   * the breaker file; false when another process is breaking it or it changed.
+   */
+  async #breakObserved(path: string, observed: { ino: bigint; text: string }): Promise<boolean> {
+    const breaker = `${path}.break`;
+    const mine = await this.#tryCreate(breaker, ownerContent()).catch((error: unknown) => {
+      if (hasCode(error, 'EEXIST')) return undefined;
+      throw error;
+    });
+    if (!mine) {
+      // Another process is breaking this lock; a breaker whose owner died (or that is old) is itself broken.
+      const other = await readLockFile(breaker);
+      if (other && this.#judge(other.text, other.mtimeMs, this.#timing.staleMs) !== undefined) await removeIfUnchanged(breaker, other);
+      return false;
+    }
+    try {
+      // Only the very file judged stale: a fresh lock taken meanwhile has another inode or token.
+      return await removeIfUnchanged(path, observed);
+    } finally {
+      await this.#release(mine);
+    }
+  }
+
+  /**
+   * Why a lock (or breaker) with this content and time is abandoned, or undefined while its owner
+   * may hold it: its owner is a process of this host that no longer runs, or it is older than `maxAge`.
+   */
+  #judge(text: string, mtimeMs: number, maxAge: number): 'owner-gone' | 'age' | undefined {
     const content = parseContent(text);
-    return content !== undefined && content.host === HOST && !isProcessAlive(content.pid);
+    if (content !== undefined && content.host === HOST && !isProcessAlive(content.pid)) return 'owner-gone';
+    if (content !== undefined && content.host === HOST) return Date.now() - mtimeMs > this.#timing.staleMs ? 'age' : undefined;
+    return Date.now() - mtimeMs > maxAge ? 'age' : undefined;
   }
 
   async #release(held: HeldLock): Promise<void> {
@@ -231,5 +282,100 @@ export class KeyLocks {
     } catch {
       // The operation itself is done; a lock file we could not remove is broken as stale later.
     }
+  }
+
+  /**
+   * Reclaims what crashed lock holders left: locks and breakers whose owner is gone (or that are
+   * older than the staleness limit, or than `olderThanMs` for owners this host cannot check), and
+   * the pending files of owners killed between writing a lock's content and linking it. With
+   * `ownerGoneOnly`, only what is certainly abandoned (the check every backend makes at its first write).
+   */
+  async sweep(tally: SweepTally, olderThanMs: number, ownerGoneOnly = false): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.#layout.locksDir);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return;
+      throw error;
+    }
+    const maxAge = Math.min(olderThanMs, this.#timing.staleMs);
+    for (const name of names.sort()) {
+      const path = join(this.#layout.locksDir, name);
+      const state = await readLockFile(path);
+      if (state === undefined) continue;
+      const file: LockFileState = { name, path, ...state };
+      if (name.endsWith('.new')) await this.#sweepPending(tally, file, olderThanMs, ownerGoneOnly);
+      else {
+        const reason = this.#judge(file.text, file.mtimeMs, maxAge);
+        if (reason === undefined || (ownerGoneOnly && reason !== 'owner-gone')) continue;
+        const item = { kind: 'lock', id: name, size: file.size, modified: new Date(file.mtimeMs), reason } as const;
+        if (name.endsWith('.break')) await tally.reclaim(item, () => removeIfUnchanged(path, file));
+        else await tally.reclaim(item, () => this.#breakObserved(path, file));
+      }
+    }
+  }
+
+  async #sweepPending(tally: SweepTally, file: LockFileState, olderThanMs: number, ownerGoneOnly: boolean): Promise<void> {
+    // `<lock>.<host tag>.<pid>.<id>.new`
+    const [host, pid] = file.name.split('.').slice(-4, -2);
+    const mine = host === HOST_TAG;
+    const reason = mine ? (isProcessAlive(Number(pid)) ? undefined : 'owner-gone') : Date.now() - file.mtimeMs > olderThanMs ? 'age' : undefined;
+    if (reason === undefined || (ownerGoneOnly && reason !== 'owner-gone')) return;
+    await tally.reclaim({ kind: 'lock', id: file.name, size: file.size, modified: new Date(file.mtimeMs), reason }, () => removeIfUnchanged(file.path, file));
+  }
+}
+
+/** The content of a lock this process takes. */
+function ownerContent(): string {
+  return JSON.stringify({ pid: process.pid, host: HOST, token: randomBytes(12).toString('hex') } satisfies LockContent);
+}
+
+/**
+ * The last resort where a lock cannot be linked into place: created empty with `O_EXCL`, then
+ * filled (a write that fails for want of space leaves it empty; it is then broken by age only).
+ */
+async function createFilled(path: string, content: string): Promise<HeldLock | undefined> {
+  let handle;
+  try {
+    handle = await open(path, 'wx');
+  } catch (error) {
+    if (hasCode(error, 'EEXIST')) return undefined;
+    throw error;
+  }
+  try {
+    await handle.writeFile(content).catch((error: unknown) => {
+      if (!hasCode(error, ...NO_ROOM)) throw error;
+    });
+    const stats = await handle.stat({ bigint: true });
+    return { path, ino: stats.ino };
+  } catch (error) {
+    await unlink(path).catch(() => {});
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A lock file's inode, time, size and content; undefined when it is gone. */
+async function readLockFile(path: string): Promise<Omit<LockFileState, 'name' | 'path'> | undefined> {
+  try {
+    const stats = await lstat(path, { bigint: true });
+    return { ino: stats.ino, mtimeMs: Number(stats.mtimeMs), size: Number(stats.size), text: await readFile(path, 'utf8') };
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return undefined;
+    throw error;
+  }
+}
+
+/** Removes `path` if it is still the file observed (same inode and content); false when it changed or is gone. */
+async function removeIfUnchanged(path: string, observed: { ino: bigint; text: string }): Promise<boolean> {
+  try {
+    const stats = await lstat(path, { bigint: true });
+    if (stats.ino !== observed.ino || (await readFile(path, 'utf8')) !== observed.text) return false;
+    await unlink(path);
+    return true;
+  } catch (error) {
+    if (hasCode(error, 'ENOENT')) return false;
+    throw error;
   }
 }

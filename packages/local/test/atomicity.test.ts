@@ -2,7 +2,6 @@
  * Writes are atomic: a write that fails, is aborted or loses a race leaves the old object exactly as
  * it was, creates nothing, and leaves no temporary file. Locks left by dead processes are recovered.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -10,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Store } from '@stowage/core';
 import { LocalBackend } from '@stowage/local';
-import { expectCode, slowBody, temporaryFiles, treeOf, useTestRoot } from './helpers.ts';
+import { deadPid, expectCode, lockPath, slowBody, temporaryFiles, treeOf, useTestRoot } from './helpers.ts';
 
 const context = useTestRoot();
 
@@ -18,16 +17,6 @@ async function* failingBody(after: number): AsyncGenerator<Uint8Array> {
   yield new Uint8Array(after).fill(0x61);
   await new Promise((resolve) => setImmediate(resolve));
   throw new Error('the source broke');
-}
-
-function lockPath(root: string, key: string): string {
-  return join(root, '.stowage', 'locks', `${createHash('sha256').update(key).digest('hex')}.lock`);
-}
-
-/** The pid of a process that has already exited. */
-function deadPid(): number {
-  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
-  return Number(child.stdout);
 }
 
 describe('failed and aborted writes', () => {

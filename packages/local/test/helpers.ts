@@ -1,6 +1,8 @@
 /**
  * Shared by the local adapter's tests: a fresh temporary root per test, removed afterwards.
  */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,4 +72,15 @@ export async function* slowBody(text: string, piece = 4): AsyncGenerator<Uint8Ar
     yield bytes.slice(offset, offset + piece);
     await new Promise((resolve) => setImmediate(resolve));
   }
+}
+
+/** The lock file of a key under `root`. */
+export function lockPath(root: string, key: string): string {
+  return join(root, '.stowage', 'locks', `${createHash('sha256').update(key).digest('hex')}.lock`);
+}
+
+/** The pid of a process that has already exited. */
+export function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(child.stdout);
 }

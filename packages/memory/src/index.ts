@@ -8,9 +8,11 @@ import {
   AlreadyExistsError,
   NotFoundError,
   PreconditionFailedError,
+  checkOptions,
   compareUtf8,
   resolveRange,
   defineCapabilities,
+  readUrlParameters,
   type AdapterDefinition,
   type Backend,
   type BackendCopyOptions,
@@ -113,8 +115,8 @@ export class MemoryBackend implements Backend<typeof MEMORY_CAPABILITIES> {
   readonly #sorted: string[] = [];
   readonly #hierarchical: boolean;
 
-  constructor(options: MemoryOptions = {}) {
-    this.#hierarchical = options.hierarchical === true;
+  constructor(options?: MemoryOptions) {
+    this.#hierarchical = checkOptions(options, 'new MemoryBackend').hierarchical === true;
     this.capabilities = this.#hierarchical ? { ...MEMORY_CAPABILITIES, hierarchical: true } : MEMORY_CAPABILITIES;
   }
 
@@ -300,5 +302,5 @@ export const adapter: AdapterDefinition<MemoryOptions> = {
   name: 'memory',
   schemes: ['memory'],
   create: (options) => new MemoryBackend(options),
-  optionsFromUrl: (url) => ({ hierarchical: url.searchParams.get('hierarchical') === 'true' }),
+  optionsFromUrl: (url) => ({ hierarchical: readUrlParameters(url, { hierarchical: 'boolean' }, { backend: 'memory' }).values.hierarchical === true }),
 };

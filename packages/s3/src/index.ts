@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { InvalidArgumentError, type AdapterDefinition } from '@stowage/core';
-import { S3Backend, type ConditionalOperations, type S3Options } from './backend.ts';
+import { InvalidArgumentError, readUrlParameters, type AdapterDefinition } from '@stowage/core';
+import { S3Backend, type S3Options } from './backend.ts';
 
 export {
   DEFAULT_PART_CONCURRENCY,
@@ -27,8 +27,18 @@ export {
   type S3Options,
 } from './backend.ts';
 
-const INTEGER_PARAMETERS = ['partSize', 'partConcurrency', 'multipartCopyThreshold'] as const;
-const KNOWN_PARAMETERS = new Set<string>(['region', 'endpoint', 'forcePathStyle', 'conditionalOperations', 'spoolDirectory', 'digestMultipart', ...INTEGER_PARAMETERS]);
+/** The query parameters of an `s3:` URL; any other is refused. */
+const URL_PARAMETERS = {
+  region: 'string',
+  endpoint: 'string',
+  forcePathStyle: 'boolean',
+  digestMultipart: 'boolean',
+  conditionalOperations: ['auto', 'all', 'put-only'],
+  spoolDirectory: 'string',
+  partSize: 'nonNegativeInteger',
+  partConcurrency: 'nonNegativeInteger',
+  multipartCopyThreshold: 'nonNegativeInteger',
+} as const satisfies Record<string, unknown>;
 
 /**
  * Options from a store URL: `s3://bucket/optional/prefix?region=eu-west-1`, with an endpoint for
@@ -42,33 +52,9 @@ export function optionsFromS3Url(url: URL): S3Options {
   if (url.protocol !== 's3:') throw new InvalidArgumentError(`the s3 adapter opens s3: URLs, not ${url.protocol}`, { backend: 's3' });
   const bucket = decodeURIComponent(url.hostname);
   if (bucket === '') throw new InvalidArgumentError('an s3: URL names its bucket: s3://bucket/prefix', { backend: 's3' });
-  const options: S3Options = { bucket };
+  const options: S3Options = { bucket, ...readUrlParameters(url, URL_PARAMETERS, { backend: 's3' }).values };
   const path = decodeURIComponent(url.pathname).replace(/^\/+/, '').replace(/\/+$/, '');
   if (path !== '') options.prefix = `${path}/`;
-  for (const name of url.searchParams.keys()) {
-    if (!KNOWN_PARAMETERS.has(name)) throw new InvalidArgumentError(`unknown parameter ${JSON.stringify(name)} in an s3: URL (known: ${[...KNOWN_PARAMETERS].join(', ')})`, { backend: 's3' });
-  }
-  const region = url.searchParams.get('region');
-  if (region !== null) options.region = region;
-  const endpoint = url.searchParams.get('endpoint');
-  if (endpoint !== null) options.endpoint = endpoint;
-  for (const name of ['forcePathStyle', 'digestMultipart'] as const) {
-    const flag = url.searchParams.get(name);
-    if (flag === null) continue;
-    if (!['true', 'false', '1', '0'].includes(flag)) throw new InvalidArgumentError(`${name} must be true or false, got ${JSON.stringify(flag)}`, { backend: 's3' });
-    options[name] = flag === 'true' || flag === '1';
-  }
-  for (const name of INTEGER_PARAMETERS) {
-    const value = url.searchParams.get(name);
-    if (value === null) continue;
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) throw new InvalidArgumentError(`${name} must be a positive integer, got ${JSON.stringify(value)}`, { backend: 's3' });
-    options[name] = number;
-  }
-  const conditional = url.searchParams.get('conditionalOperations');
-  if (conditional !== null) options.conditionalOperations = conditional as ConditionalOperations;
-  const spool = url.searchParams.get('spoolDirectory');
-  if (spool !== null) options.spoolDirectory = spool;
   if (url.username !== '' || url.password !== '') {
     if (url.username === '' || url.password === '') throw new InvalidArgumentError('credentials in an s3: URL need both parts: s3://ACCESS_KEY:SECRET@bucket', { backend: 's3' });
     options.credentials = { accessKeyId: decodeURIComponent(url.username), secretAccessKey: decodeURIComponent(url.password) };

@@ -57,7 +57,7 @@ describe('s3: URLs', () => {
 
   it('refuse unknown parameters, bad numbers and half credentials', () => {
     expect(() => optionsFromS3Url(new URL('s3://bucket?regoin=x'))).toThrow(/unknown parameter "regoin"/);
-    expect(() => optionsFromS3Url(new URL('s3://bucket?partSize=5MiB'))).toThrow(/partSize must be a positive integer/);
+    expect(() => optionsFromS3Url(new URL('s3://bucket?partSize=5MiB'))).toThrow(/the partSize parameter of a s3: URL must be a non-negative integer/);
     expect(() => optionsFromS3Url(new URL('s3://key@bucket'))).toThrow(/both parts/);
     expect(() => optionsFromS3Url(new URL('s3://bucket?forcePathStyle=yes'))).toThrow(/forcePathStyle/);
   });

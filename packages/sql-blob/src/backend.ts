@@ -9,8 +9,11 @@ import {
   NotFoundError,
   PreconditionFailedError,
   UnavailableError,
+  checkOptions,
   compareUtf8,
+  describeValue,
   inferContentType,
+  maskUrl,
   resolveRange,
   type Backend,
   type BackendCopyOptions,
@@ -26,6 +29,7 @@ import {
 import type { Connection, Dialect, DialectKind, Snapshot } from './dialect.ts';
 import { toBuffer } from './dialect.ts';
 import { codeOf, mapDatabaseError } from './sql-errors.ts';
+import { optionsFromSqlUrl } from './url.ts';
 import {
   derivedEtag,
   fixedChunks,
@@ -144,6 +148,19 @@ function positiveInteger(value: unknown, name: string): number | undefined {
   return value;
 }
 
+/** `options` with the parameters of its URL read (and refused when unknown), as `openStore` reads them; options given as such win. */
+function withUrlParameters(options: SqlBlobOptions): SqlBlobOptions {
+  let url: URL;
+  try {
+    url = new URL(options.url!);
+  } catch (cause) {
+    throw new InvalidArgumentError(`not a SQL store URL: ${JSON.stringify(maskUrl(options.url!))}`, { backend: 'sql-blob', cause });
+  }
+  const fromUrl = optionsFromSqlUrl(url);
+  const given = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined));
+  return { ...fromUrl, ...given, url: fromUrl.url };
+}
+
 function kindOfUrl(url: string): DialectKind {
   const scheme = url.slice(0, url.indexOf(':')).toLowerCase();
   if (scheme === 'sqlite' || scheme === 'sqlite3') return 'sqlite';
@@ -255,6 +272,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
 
   /** Opens the database (or borrows `client`), creates the tables unless `createTable: false`, and reads which columns exist. */
   static async open(options: SqlBlobOptions): Promise<SqlBlobBackend> {
+    options = checkOptions(options, 'SqlBlobBackend.open');
+    if (options.url !== undefined && typeof options.url !== 'string') throw new InvalidArgumentError(`the url option of the sql-blob adapter must be a string, got ${describeValue(options.url)}`, { backend: 'sql-blob' });
+    if (options.url?.includes('?')) options = withUrlParameters(options);
     if ((options.url === undefined) === (options.client === undefined)) {
       throw new InvalidArgumentError('give exactly one of url and client to the sql-blob adapter', { backend: 'sql-blob' });
     }

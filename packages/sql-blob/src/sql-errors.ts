@@ -8,7 +8,21 @@ import { AbortedError, ErrorCode, createError, isStowageError, type StowageError
 const UNAVAILABLE_NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST', 'POOL_CLOSED']);
 // MySQL/MariaDB errno: deadlock, lock wait timeout, too many connections, server shutdown, lost connection.
 const MYSQL_UNAVAILABLE = new Set([1205, 1213, 1040, 1053, 1077, 1927, 2002, 2003, 2006, 2013]);
-const MYSQL_PERMISSION = new Set([1044, 1045, 1142, 1143, 1227, 1370]);
+const MYSQL_PERMISSION = new Set([1044, 1045, 1142, 1143, 1227, 1370, 1698]);
+
+/**
+ * A configuration that names something missing (a database the server does not have, a folder that
+ * does not exist): not transient, so never `UNAVAILABLE`, and the message says what to fix.
+ */
+function misconfiguration(error: unknown): string | undefined {
+  const native = error as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  const message = typeof native?.message === 'string' ? native.message : '';
+  if (native?.code === '3D000' || (native?.errno === 1049 && native?.code === 'ER_BAD_DB_ERROR')) {
+    return 'create that database on the server, or name an existing one in the URL (postgres://user@host:5432/DATABASE, mysql://user@host:3306/DATABASE)';
+  }
+  if (/Cannot open database because the directory does not exist/.test(message)) return 'create the folder the SQLite file goes in, or correct the path in the URL';
+  return undefined;
+}
 
 /** The stowage code for a driver error. */
 export function codeOf(error: unknown): ErrorCode {
@@ -16,6 +30,7 @@ export function codeOf(error: unknown): ErrorCode {
   const code = typeof native?.code === 'string' ? native.code : '';
   const errno = typeof native?.errno === 'number' ? native.errno : undefined;
   const message = typeof native?.message === 'string' ? native.message : '';
+  if (misconfiguration(error) !== undefined) return ErrorCode.InvalidArgument;
   // SQLite (better-sqlite3 codes are SQLITE_*).
   if (code.startsWith('SQLITE_CONSTRAINT_PRIMARYKEY') || code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) return ErrorCode.AlreadyExists;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_PROTOCOL') return ErrorCode.Unavailable;
@@ -56,6 +71,7 @@ export function mapDatabaseError(error: unknown, backend: string, doing: string,
   const code = codeOf(error);
   const native = error instanceof Error ? error.message : String(error);
   // Driver messages name tables and values, never the connection string; keep them for debugging.
-  const message = `${backend}: ${doing}${key === undefined ? '' : ` ${JSON.stringify(key)}`} failed: ${native}`;
+  const fix = misconfiguration(error);
+  const message = `${backend}: ${doing}${key === undefined ? '' : ` ${JSON.stringify(key)}`} failed: ${native}${fix === undefined ? '' : `: ${fix}`}`;
   return createError(code, message, { key, backend, cause: error });
 }

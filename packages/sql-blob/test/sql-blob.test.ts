@@ -400,4 +400,43 @@ describe('sql-blob options and URLs', () => {
     await expect(SqlBlobBackend.open({ url: 'oracle://x' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(SqlBlobBackend.open({ url: 'sqlite::memory:', tableName: 'missing', createTable: false })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
+
+  it('refuses a URL parameter it does not know, also when the url is given to open() itself, and honours its own', async () => {
+    await expect(openStore('sqlite::memory:?bogus=1')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('unknown parameter "bogus" in a sqlite: URL') });
+    await expect(SqlBlobBackend.open({ url: 'sqlite::memory:?tablename=files' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('did you mean "tableName"?') });
+    await expect(SqlBlobBackend.open({ url: 'postgres://127.0.0.1:1/db?sslmod=disable' })).rejects.toMatchObject({ message: expect.stringMatching(/did you mean "sslmode"\?.*the pg driver reads/) });
+    const backend = await SqlBlobBackend.open({ url: 'sqlite::memory:?tableName=files_from_url' });
+    try {
+      await new Store(backend).write('a.txt', 'x');
+      const rows = (backend.unwrap() as { prepare(sql: string): { all(): { name: string }[] } }).prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+      expect(rows.map((row) => row.name)).toContain('files_from_url');
+    } finally {
+      await backend.close();
+    }
+  });
+
+  it('refuses arguments of the wrong kind with a typed error', async () => {
+    await expect(SqlBlobBackend.open(undefined as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: 'give exactly one of url and client to the sql-blob adapter' });
+    for (const bad of [null, 42, 'sqlite::memory:']) {
+      await expect(SqlBlobBackend.open(bad as never), String(bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/^SqlBlobBackend\.open takes an options object/) });
+    }
+    await expect(SqlBlobBackend.open({ url: 42 } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  it('says what to fix when the database or the folder named in the URL does not exist, and never calls that retryable', async () => {
+    const missing = `missing_${randomBytes(4).toString('hex')}`;
+    const cases: [string, RegExp][] = [['sqlite:/nonexistent-folder-of-stowage/store.db', /create the folder the SQLite file goes in, or correct the path in the URL/]];
+    for (const server of [postgres.url, mysql.url]) {
+      if (server === undefined) continue;
+      const url = new URL(server);
+      url.pathname = `/${missing}`;
+      cases.push([url.href, new RegExp(`${missing}.*create that database on the server, or name an existing one in the URL`)]);
+    }
+    for (const [url, message] of cases) {
+      const error = await openStore(url).catch((e: unknown) => e);
+      expect(isStowageError(error, 'INVALID_ARGUMENT'), `${url}: ${String(error)}`).toBe(true);
+      expect((error as { retryable: boolean }).retryable).toBe(false);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
 });
