@@ -53,12 +53,18 @@ import { ROOT, listWorkspacePackages, type PackageManifest, type WorkspacePackag
  * checked with (`readUrlParameters`, `closestName`, `checkOptions`: one implementation instead of a
  * parser per adapter that let unknown parameters through) and for masking credentials where they
  * stand: 4.2 KiB of gzipped JavaScript and 9 KiB of tarball, which took them to 31.9 and 113.4 KiB.
+ *
+ * Raised from 118 / 33.5 KiB for layers (`LayeredBackend`, `applyLayers`, the concurrency and rate
+ * limits, logging, observation and the fault layer that replaces the conformance kit's hand-written
+ * fault backend): about 7 KiB of gzipped JavaScript and 30 KiB of tarball (sources and maps
+ * included), which took them to 41.1 and 149.2 KiB. A bundler drops the layers from code that uses
+ * neither them nor `openStores` (whose configuration names the built-in ones).
  */
 const CORE_BUDGET = {
   /** The tarball `pnpm pack` makes (what `npm install` downloads). */
-  packedBytes: 118 * 1024,
+  packedBytes: 160 * 1024,
   /** dist/**\/*.js concatenated and gzipped (what a bundler ships, before minification). */
-  javascriptGzipBytes: 33.5 * 1024,
+  javascriptGzipBytes: 44 * 1024,
 } as const;
 
 type Check = () => string[] | Promise<string[]>;

@@ -59,11 +59,28 @@ export {
   normalizeRoot,
 } from './paths.ts';
 export {
+  FaultInjectingBackend,
+  FaultPlan,
+  faultLayer,
+  type Fault,
+  type FaultLayer,
+  type FaultLayerOptions,
+  type FaultOperation,
+  type FaultRule,
+  type FaultScript,
+  type RecordedCall,
+} from './layers/faults.ts';
+export { LayeredBackend, OPERATION_NAMES, applyLayers, layerNames, type Layer, type LayerCall, type OperationName } from './layers/layer.ts';
+export { concurrencyLimitLayer, rateLimitLayer, type ConcurrencyLimitOptions, type RateLimitOptions } from './layers/limits.ts';
+export { loggingLayer, type LogFields, type LogLevel, type Logger, type LoggingOptions } from './layers/logging.ts';
+export { observingLayer, type Observation, type ObservedCall, type ObservedOutcome, type Observer } from './layers/observation.ts';
+export {
   openStore,
   openStores,
   registerAdapter,
   substituteEnv,
   type BackendConfig,
+  type LayerConfig,
   type ModuleLoader,
   type OpenOptions,
   type StoreConfig,
@@ -112,6 +129,7 @@ export {
   type ListOptions,
   type OperationOptions,
   type ReadOptions,
+  type StoreDescription,
   type StoreOptions,
   type StoredObject,
   type WithSignedUrl,

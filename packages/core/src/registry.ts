@@ -12,6 +12,10 @@ import { InvalidArgumentError, StowageError, isStowageError } from './errors.ts'
 import { resolveRetryPolicy } from './retry.ts';
 import { collectSecrets, maskSecrets, maskUrl } from './secrets.ts';
 import { Store, type StoreOptions } from './store.ts';
+import { concurrencyLimitLayer, rateLimitLayer } from './layers/limits.ts';
+import { faultLayer } from './layers/faults.ts';
+import type { Layer } from './layers/layer.ts';
+import { loggingLayer, type LoggingOptions } from './layers/logging.ts';
 import { checkTimeout } from './timeouts.ts';
 
 /** Loads an adapter module; the default is a dynamic `import()`. */
@@ -104,17 +108,76 @@ export interface BackendConfig {
   options?: Record<string, unknown> | undefined;
 }
 
-/** One named store: the backend it lives on and its root and limits. */
-export interface StoreConfig extends StoreOptions {
+/**
+ * One layer in a configuration: a built-in `type` (`concurrency-limit`, `rate-limit`, `logging`,
+ * `faults`) with that layer's options, or a package (or module path) whose `createLayer(options)`
+ * export makes the layer, such as `@stowage/opentelemetry`'s tracing.
+ */
+export interface LayerConfig {
+  /** The built-in layer's name, or the module that exports `createLayer`. */
+  type: string;
+  /** The layer's options. For `logging`, `logger` may be the string `'console'`. */
+  options?: Record<string, unknown> | undefined;
+}
+
+/** One named store: the backend it lives on, its root, limits and layers. */
+export interface StoreConfig extends Omit<StoreOptions, 'layers'> {
   /** The name of a backend in `backends`, or a store URL. */
   backend: string;
+  /** Layers around the backend, the first outermost: configurations or layers themselves. */
+  layers?: readonly (LayerConfig | Layer)[] | undefined;
 }
 
 // The fields of each part of a configuration: anything else is refused with the closest known name.
 const CONFIG_FIELDS: readonly string[] = ['backends', 'stores'];
 const BACKEND_FIELDS: readonly string[] = ['type', 'url', 'options'];
 // A field added to StoreConfig goes here too.
-const STORE_FIELDS: readonly string[] = ['backend', 'root', 'maxSize', 'strictHierarchy', 'retry', 'timeoutMs'];
+const STORE_FIELDS: readonly string[] = ['backend', 'root', 'maxSize', 'strictHierarchy', 'retry', 'timeoutMs', 'layers'];
+const LAYER_FIELDS: readonly string[] = ['type', 'options'];
+
+const BUILT_IN_LAYERS: Record<string, (options: Record<string, unknown>) => Layer> = {
+  'concurrency-limit': (options) => concurrencyLimitLayer(options as never),
+  'rate-limit': (options) => rateLimitLayer(options as never),
+  logging: (options) => loggingLayer({ ...options, logger: options.logger === 'console' ? console : options.logger } as LoggingOptions),
+  faults: (options) => faultLayer(options as never),
+};
+
+function isLayer(value: unknown): value is Layer {
+  return typeof value === 'object' && value !== null && typeof (value as Layer).wrap === 'function';
+}
+
+/** The layers of a store's configuration, made (modules imported) in order. */
+async function makeLayers(configs: unknown, store: string, load: ModuleLoader): Promise<Layer[] | undefined> {
+  if (configs === undefined) return undefined;
+  if (!Array.isArray(configs)) throw new InvalidArgumentError(`the layers of store '${store}' must be a list, got ${describeValue(configs)}`);
+  const layers: Layer[] = [];
+  for (const [index, config] of configs.entries()) {
+    const what = `layer ${index + 1} of store '${store}'`;
+    if (isLayer(config)) {
+      layers.push(config as Layer);
+      continue;
+    }
+    if (!isPlainObject(config)) throw new InvalidArgumentError(`${what} must be { type, options } or a layer, got ${describeValue(config)}`);
+    checkKnownFields(config, LAYER_FIELDS, what);
+    const { type, options = {} } = config as { type?: unknown; options?: unknown };
+    if (typeof type !== 'string' || type === '') throw new InvalidArgumentError(`${what} needs a type: ${Object.keys(BUILT_IN_LAYERS).join(', ')}, or a module that exports createLayer`);
+    if (!isPlainObject(options)) throw new InvalidArgumentError(`the options of ${what} must be an object, got ${describeValue(options)}`);
+    const builtIn = BUILT_IN_LAYERS[type];
+    if (builtIn) {
+      layers.push(builtIn(options));
+      continue;
+    }
+    if (!/^[@./]/.test(type) && !type.includes('/')) {
+      throw new InvalidArgumentError(`${what} has the unknown type '${type}': use ${Object.keys(BUILT_IN_LAYERS).join(', ')}, or a module that exports createLayer`);
+    }
+    const mod = (await loadModule(type, what, load)) as { createLayer?: unknown };
+    if (typeof mod.createLayer !== 'function') throw new InvalidArgumentError(`${type} does not export createLayer(options), so it cannot be ${what}`);
+    const layer: unknown = await (mod.createLayer as (options: unknown) => unknown)(options);
+    if (!isLayer(layer)) throw new InvalidArgumentError(`createLayer of ${type} did not return a layer`);
+    layers.push(layer as Layer);
+  }
+  return layers;
+}
 
 /** A configuration with several backends and named stores. */
 export interface StowageConfig {
@@ -132,21 +195,25 @@ export interface OpenOptions extends StoreOptions {
 
 const defaultLoader: ModuleLoader = (specifier) => import(specifier);
 
-async function loadDefinition(registration: Registration, what: string, load: ModuleLoader): Promise<AdapterDefinition<never>> {
-  if (registration.definition) return registration.definition;
-  let mod: unknown;
+/** Imports `specifier`; a missing package is an error that says what needs it and what to install. */
+async function loadModule(specifier: string, what: string, load: ModuleLoader): Promise<unknown> {
   try {
-    mod = await load(registration.module);
+    return await load(specifier);
   } catch (cause) {
     const code = (cause as { code?: string } | null)?.code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
       const missing = String((cause as Error).message ?? '');
-      if (missing.includes(registration.module) || !missing.includes("'")) {
-        throw new InvalidArgumentError(`${what} needs the package ${registration.module}: install it (for example \`npm install ${registration.module}\`)`, { cause });
+      if (missing.includes(specifier) || !missing.includes("'")) {
+        throw new InvalidArgumentError(`${what} needs the package ${specifier}: install it (for example \`npm install ${specifier}\`)`, { cause });
       }
     }
     throw cause;
   }
+}
+
+async function loadDefinition(registration: Registration, what: string, load: ModuleLoader): Promise<AdapterDefinition<never>> {
+  if (registration.definition) return registration.definition;
+  const mod = await loadModule(registration.module, what, load);
   const definition = (mod as { adapter?: AdapterDefinition<never> }).adapter;
   if (!definition || typeof definition.create !== 'function') {
     throw new InvalidArgumentError(`${registration.module} does not export an adapter definition named 'adapter'`);
@@ -295,6 +362,7 @@ export async function openStores(
         strictHierarchy: storeConfig.strictHierarchy,
         retry: storeConfig.retry,
         timeoutMs: storeConfig.timeoutMs,
+        layers: await makeLayers(storeConfig.layers, name, load),
       });
     }
   } catch (error) {

@@ -44,6 +44,7 @@ import { validateContentType, validateMetadata } from './metadata.ts';
 import { assertNotReserved, assertValidKey, assertValidPrefix, normalizeRoot, reservedSegmentSet, utf8Length, MAX_KEY_BYTES } from './paths.ts';
 import { resumableStream } from './resumable-reads.ts';
 import { isReplayableBody, isRetryable, pause, resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy, type RetryPolicy } from './retry.ts';
+import { applyLayers, layerNames, type Layer } from './layers/layer.ts';
 import { DEFAULT_SWEEP_AGE_MS, type SweepOptions, type SweepReport } from './sweep.ts';
 import { attemptScope, checkTimeout, timeoutError } from './timeouts.ts';
 
@@ -144,6 +145,29 @@ export interface StoreOptions {
   retry?: RetryPolicy | boolean | undefined;
   /** The default `timeoutMs` of every operation (none by default). */
   timeoutMs?: number | undefined;
+  /**
+   * Layers to wrap the backend in, the first outermost (the one the store calls first): limits,
+   * logging, tracing, metrics, faults, or layers of your own. See {@link Layer}.
+   */
+  layers?: readonly Layer[] | undefined;
+}
+
+/** What {@link Store.describe} says of a store. */
+export interface StoreDescription {
+  /** The backend's name. */
+  backend: string;
+  /** The folder prefix the store is rooted at. */
+  root: string;
+  /** The names of the layers around the backend, outermost first. */
+  layers: readonly string[];
+  /** The retry policy in force (`undefined`: none). */
+  retry: Readonly<Required<RetryPolicy>> | undefined;
+  /** The default time limit of an operation, in milliseconds (`undefined`: none). */
+  timeoutMs: number | undefined;
+  /** The size limit of a body (`undefined`: the backend's own, if any). */
+  maxSize: number | undefined;
+  /** Whether the filesystem hierarchy rule is enforced. */
+  strictHierarchy: boolean;
 }
 
 /** The capabilities of a store whose backend's are `C` and that has a URL signer. */
@@ -195,7 +219,8 @@ export class Store<C extends Capabilities = Capabilities> {
   readonly #reserved: ReadonlySet<string>;
 
   constructor(backend: Backend<C>, options: StoreOptions = {}) {
-    this.#backend = backend;
+    this.#backend = options.layers === undefined ? backend : applyLayers(backend, options.layers);
+    backend = this.#backend;
     this.#reserved = reservedSegmentSet(backend.capabilities.reservedSegments);
     this.#root = normalizeRoot(options.root);
     assertNotReserved(this.#root, this.#reserved, 'root');
@@ -229,6 +254,34 @@ export class Store<C extends Capabilities = Capabilities> {
    */
   withSigner(signer: UrlSigner): Store<WithSignedUrl<C>> {
     return new Store(this.#backend, { ...this.#sharedOptions(), root: this.#root, signer }) as unknown as Store<WithSignedUrl<C>>;
+  }
+
+  /**
+   * The same store (root, limits, retries, signer) with `layers` around its backend, the first
+   * outermost; they sit outside the layers the store already has. Stores made with `at` and `with`
+   * share the layers' state (a concurrency limit counts the calls of all of them).
+   *
+   * @example
+   * ```ts
+   * const logged = store.with(loggingLayer({ logger: console }))
+   * ```
+   */
+  with(...layers: Layer[]): Store<C> {
+    const backend = applyLayers(this.#backend, layers);
+    return new Store(backend, { ...this.#sharedOptions(), root: this.#root, signer: this.#signer });
+  }
+
+  /** The store's backend, root, layers (outermost first) and limits, for logs and diagnostics. */
+  describe(): StoreDescription {
+    return {
+      backend: this.#backend.name,
+      root: this.#root,
+      layers: layerNames(this.#backend),
+      retry: this.#retry,
+      timeoutMs: this.#timeoutMs,
+      maxSize: this.#maxSize,
+      strictHierarchy: this.#strict,
+    };
   }
 
   /** The backend's name, such as `'local'`. */
@@ -825,7 +878,7 @@ export class Store<C extends Capabilities = Capabilities> {
     return this.#backend.unwrap();
   }
 
-  /** The backend itself (for adapter authors and wrappers). */
+  /** The backend the store calls: the adapter's, wrapped in the store's layers (for adapter authors and wrappers). */
   get backend(): Backend<C> {
     return this.#backend;
   }

@@ -1,4 +1,4 @@
-import type { Backend, Capabilities } from '@stowage/core';
+import { isStowageError, type Backend, type Capabilities, type StowageError } from '@stowage/core';
 import { MemoryBackend } from '@stowage/memory';
 
 /** Wraps the real memory backend, counting the calls that reach it, and optionally overriding capabilities. */
@@ -26,4 +26,15 @@ export function countingBackend(capabilities: Partial<Capabilities> = {}, option
 
 export async function* chunks(count: number, size: number, fill = 7): AsyncGenerator<Uint8Array> {
   for (let i = 0; i < count; i++) yield new Uint8Array(size).fill(fill);
+}
+
+/** The StowageError `promise` rejects with (anything else, or no rejection, fails the test). */
+export async function failure(promise: Promise<unknown>): Promise<StowageError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isStowageError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
 }

@@ -13,19 +13,10 @@ import {
 } from '@stowage/core';
 import { FaultyBackend } from '@stowage/conformance/faults';
 import { MemoryBackend } from '@stowage/memory';
+import { failure } from './fixtures.ts';
 
 /** Retries without waiting long: the policy's shape is what is tested, not the clock. */
 const QUICK = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 } as const;
-
-async function failure(promise: Promise<unknown>): Promise<StowageError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isStowageError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
 
 function bytes(size: number, seed = 1): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(size);

@@ -1,0 +1,164 @@
+/**
+ * Watching operations from a layer: when each starts, when it ends, how it ended and how many bytes
+ * it moved. A read ends when its stream does (its last byte, a failure or a cancel), not when it
+ * opens, and a write's bytes are counted as the backend takes them from the body. The logging layer
+ * and `@stowage/opentelemetry`'s tracing and metrics layers are built on this.
+ *
+ * @module
+ */
+import type { Backend, BackendReadResult, BackendWriteRequest, ObjectInfo } from '../backend.ts';
+import type { Capabilities } from '../capabilities.ts';
+import { isStowageError, type ErrorCode } from '../errors.ts';
+import { LayeredBackend, type Layer, type LayerCall } from './layer.ts';
+
+/** An operation an observer sees start. */
+export interface ObservedCall extends LayerCall {
+  /** The name of the backend the layer wraps. */
+  readonly backend: string;
+}
+
+/** How an observed operation ended. */
+export interface ObservedOutcome {
+  /** `'ok'`, `'error'`, or `'cancelled'` (a read stream the caller cancelled before its end). */
+  readonly status: 'ok' | 'error' | 'cancelled';
+  /** The failure, when `status` is `'error'`. */
+  readonly error?: unknown;
+  /** The stowage error code of the failure, when it has one. */
+  readonly code?: ErrorCode | undefined;
+  /** Milliseconds from the start to the end (for a read, to the end of its stream). */
+  readonly durationMs: number;
+  /** Bytes a read delivered. */
+  readonly bytesRead: number;
+  /** Bytes a write took from its body. */
+  readonly bytesWritten: number;
+}
+
+/** What an observer does with one operation. */
+export interface Observation {
+  /**
+   * Runs the operation (and so everything the inner backend does for it) inside a context of the
+   * observer's, such as an OpenTelemetry span made active. Absent: the operation just runs.
+   */
+  run?<T>(call: () => Promise<T>): Promise<T>;
+  /** Called exactly once, when the operation ends. */
+  end(outcome: ObservedOutcome): void;
+}
+
+/** Sees every operation start; returns what to do with it (or nothing, to leave it unobserved). */
+export type Observer = (call: ObservedCall) => Observation | undefined;
+
+/** A layer that reports every operation of the backend it wraps to `observer`. */
+export function observingLayer(name: string, observer: Observer): Layer {
+  return { name, wrap: <C extends Capabilities>(inner: Backend<C>) => new ObservingBackend(inner, observer) };
+}
+
+class ObservingBackend<C extends Capabilities> extends LayeredBackend<C> {
+  readonly #observer: Observer;
+
+  constructor(inner: Backend<C>, observer: Observer) {
+    super(inner);
+    this.#observer = observer;
+  }
+
+  protected override async around<T>(call: LayerCall, run: () => Promise<T>): Promise<T> {
+    const observation = this.#observer({ ...call, backend: this.inner.name });
+    if (!observation) return run();
+    const started = performance.now();
+    const finish = once(observation, started);
+    try {
+      const result = await (observation.run ? observation.run(run) : run());
+      finish('ok', undefined, 0, 0);
+      return result;
+    } catch (error) {
+      finish('error', error, 0, 0);
+      throw error;
+    }
+  }
+
+  override read(key: string, options: Parameters<Backend['read']>[1]): Promise<BackendReadResult> {
+    const observation = this.#observer({ operation: 'read', key, signal: options.signal, backend: this.inner.name });
+    if (!observation) return this.inner.read(key, options);
+    const started = performance.now();
+    const finish = once(observation, started);
+    const open = (): Promise<BackendReadResult> => this.inner.read(key, options);
+    return (observation.run ? observation.run(open) : open()).then(
+      (result) => ({ ...result, body: counted(result.body, finish) }),
+      (error: unknown) => {
+        finish('error', error, 0, 0);
+        throw error;
+      },
+    );
+  }
+
+  override async write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
+    const observation = this.#observer({ operation: 'write', key, signal: request.signal, backend: this.inner.name });
+    if (!observation) return this.inner.write(key, request);
+    const started = performance.now();
+    const finish = once(observation, started);
+    let taken = 0;
+    const body = (async function* () {
+      for await (const chunk of request.body) {
+        taken += chunk.byteLength;
+        yield chunk;
+      }
+    })();
+    const store = (): Promise<ObjectInfo> => this.inner.write(key, { ...request, body });
+    try {
+      const info = await (observation.run ? observation.run(store) : store());
+      finish('ok', undefined, 0, taken);
+      return info;
+    } catch (error) {
+      finish('error', error, 0, taken);
+      throw error;
+    }
+  }
+}
+
+type Finish = (status: ObservedOutcome['status'], error: unknown, bytesRead: number, bytesWritten: number) => void;
+
+/** Ends `observation` once, however many of the stream's paths report. */
+function once(observation: Observation, started: number): Finish {
+  let ended = false;
+  return (status, error, bytesRead, bytesWritten) => {
+    if (ended) return;
+    ended = true;
+    const code = status === 'error' && isStowageError(error) ? error.code : undefined;
+    try {
+      observation.end({ status, error, code, durationMs: performance.now() - started, bytesRead, bytesWritten });
+    } catch {
+      // An observer's failure is its own: the operation's outcome stays what it was.
+    }
+  };
+}
+
+/** `body`, passed through unchanged, reporting its end (and the bytes it delivered) to `finish`. */
+function counted(body: ReadableStream<Uint8Array>, finish: Finish): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let delivered = 0;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          finish('error', error, delivered, 0);
+          controller.error(error);
+          return;
+        }
+        if (next.done) {
+          finish('ok', undefined, delivered, 0);
+          controller.close();
+          return;
+        }
+        delivered += next.value.byteLength;
+        controller.enqueue(next.value);
+      },
+      async cancel(reason) {
+        finish('cancelled', undefined, delivered, 0);
+        await reader.cancel(reason);
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
