@@ -8,6 +8,7 @@ import {
   DEFAULT_CONTENT_TYPE,
   InvalidArgumentError,
   AlreadyExistsError,
+  MAX_METADATA_BYTES,
   TooLargeError,
   inferContentType,
   toSource,
@@ -17,6 +18,7 @@ import {
   type OperationOptions,
   type Store,
   type StoredObject,
+  type WriteOptions,
 } from '@stowage/core';
 import { collectGarbage, type CollectOptions, type CollectReport } from './collector.ts';
 import { SNIFF_BYTES, contentTypeMatches, essence, judgeContentType, peek } from './content-types.ts';
@@ -218,12 +220,17 @@ export class Attachments {
       }
       chunks = peeked.body;
     }
-    const write = { contentType, maxSize: slot.maxSize, size, signal: options.signal };
+    const write: WriteOptions = { contentType, maxSize: slot.maxSize, size, signal: options.signal };
 
     let info: ObjectInfo;
     let sha256: string;
     if (slot.keys === 'entity') {
       const { key, given } = entityKey(slot, options.entity, filename, contentType);
+      // The uploader's name is the object's download name (`?download` through @stowage/http); a
+      // content-addressed object may belong to several rows, so it carries none.
+      if (filename !== null && store.capabilities.userMetadata && filename.isWellFormed() && new TextEncoder().encode(filename).length <= MAX_METADATA_BYTES / 2) {
+        write.metadata = { filename };
+      }
       if (given && !store.capabilities.conditionalWrite && (await store.exists(key, options))) {
         throw new AlreadyExistsError(`slot '${slot.name}': ${JSON.stringify(key)} exists already; a given file name must be unique`, { key, backend: store.backendName });
       }
