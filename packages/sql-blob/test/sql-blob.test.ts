@@ -9,25 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, isStowageError, openStore } from '@stowage/core';
 import { SqlBlobBackend, adapter, optionsFromSqlUrl } from '@stowage/sql-blob';
-import { dropTables, openTestBackend, randomTable, serverUrl, type TestDatabase } from './servers.ts';
+import { codeOf, dropTables, openTestBackend, randomTable, testDatabases } from './servers.ts';
 
-const postgres = await serverUrl('postgres');
-const mysql = await serverUrl('mysql');
-const databases: { database: TestDatabase; url: string | undefined; skip: string | undefined }[] = [
-  { database: 'sqlite', url: undefined, skip: undefined },
-  { database: 'postgres', url: postgres.url, skip: postgres.skip },
-  { database: 'mysql', url: mysql.url, skip: mysql.skip },
-];
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'OK';
-  } catch (error) {
-    if (isStowageError(error)) return error.code;
-    throw error;
-  }
-}
+const databases = await testDatabases();
 
 async function* slowBody(parts: number, size: number, failAt?: number): AsyncGenerator<Uint8Array> {
   for (let index = 0; index < parts; index++) {
@@ -306,7 +290,10 @@ for (const { database, url, skip } of databases) {
       const store = new Store(asIs);
       expect(store.capabilities).toMatchObject({ userMetadata: true, multipart: false, conditionalWrite: true });
       expect(Array.from(await store.readBytes('models/v3.pkl'))).toEqual([1, 2, 3]);
-      expect(await store.stat('models/v3.pkl')).toMatchObject({ size: 3, metadata: { owner: 'ml' }, sha256: digest, contentType: 'application/octet-stream' });
+      // remote_store leaves `digest` as it was when it overwrites a row, so a digest stowage did not write is not reported.
+      const python = await store.stat('models/v3.pkl');
+      expect(python).toMatchObject({ size: 3, metadata: { owner: 'ml' }, contentType: 'application/octet-stream' });
+      expect(python.sha256).toBeUndefined();
       await store.write('inline.bin', new Uint8Array(3 * 1024 * 1024).fill(9), { metadata: { a: 'b' } });
       expect((await store.readBytes('inline.bin')).byteLength).toBe(3 * 1024 * 1024);
       await asIs.close();
@@ -426,7 +413,7 @@ describe('sql-blob options and URLs', () => {
   it('says what to fix when the database or the folder named in the URL does not exist, and never calls that retryable', async () => {
     const missing = `missing_${randomBytes(4).toString('hex')}`;
     const cases: [string, RegExp][] = [['sqlite:/nonexistent-folder-of-stowage/store.db', /create the folder the SQLite file goes in, or correct the path in the URL/]];
-    for (const server of [postgres.url, mysql.url]) {
+    for (const server of databases.map((entry) => entry.url)) {
       if (server === undefined) continue;
       const url = new URL(server);
       url.pathname = `/${missing}`;
