@@ -315,6 +315,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       const columns = await dialect.columns(table);
       if (!columns) throw new InvalidArgumentError(`the table ${table} does not exist (createTable is false)`, { backend });
       if (!columns.has('key') || !columns.has('data')) throw new InvalidArgumentError(`the table ${table} needs at least the columns key and data`, { backend });
+      // Keys are byte-exact and list in byte order: a collation that merges keys is refused, never worked around.
+      const problem = await dialect.keyColumnProblem(table);
+      if (problem) throw new InvalidArgumentError(`the table ${table} cannot keep keys byte-exact: ${problem}`, { backend });
       const chunkColumns = await dialect.columns(`${table}_chunks`);
       const chunked = columns.has('extra') && ['key', 'version', 'seq', 'data'].every((column) => chunkColumns?.has(column) === true);
       return new SqlBlobBackend(dialect, table, columns, chunked, chunkSize, maxBlobSize);
