@@ -210,9 +210,9 @@ export class Attachments {
         }
         if (verdict.kind === 'sniffed') {
           contentType = verdict.type;
-          this.#checkType(slot, contentType, `its first bytes show ${contentType} (declared: ${declared})`);
+          this.#checkType(slot, contentType, `a file whose first bytes show ${contentType} (declared: ${declared})`);
         } else if (unknown) {
-          this.#checkType(slot, declared, `its type is unknown (declared as ${declared}, and its first bytes match no known signature)`);
+          this.#checkType(slot, declared, `a file of unknown type (declared as ${declared}, and its first bytes match no known signature)`);
         }
       } catch (error) {
         await peeked.close();
@@ -269,7 +269,7 @@ export class Attachments {
 
   #checkType(slot: ResolvedSlot, contentType: string, what: string): void {
     if (slot.allowedTypes !== undefined && !contentTypeMatches(contentType, slot.allowedTypes)) {
-      throw new ContentTypeNotAllowedError(contentType, slot.allowedTypes, `slot '${slot.name}' accepts ${slot.allowedTypes.join(', ')}; ${what}`);
+      throw new ContentTypeNotAllowedError(contentType, slot.allowedTypes, `slot '${slot.name}' accepts ${slot.allowedTypes.join(', ')}, not ${what}`);
     }
   }
 

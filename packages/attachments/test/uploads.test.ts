@@ -110,6 +110,7 @@ describe('slot policies on a memory store', () => {
     expect(isAttachmentError(error, 'CONTENT_TYPE_NOT_ALLOWED')).toBe(true);
     expect(isStowageError(error, 'INVALID_ARGUMENT')).toBe(true);
     expect((error as Error).name).toBe('ContentTypeNotAllowedError');
+    expect((error as Error).message).toBe("slot 'avatars' accepts image/png, image/jpeg, not the declared type application/x-msdownload");
     expect(body.pulled()).toBe(0);
     expect(writes()).toBe(0);
   });
