@@ -37,12 +37,14 @@ import {
   formatExtra,
   parseDigest,
   parseExtra,
+  keyHash,
   parseMetadata,
   prefixSuccessor,
   newVersion,
   randomId,
   versionTime,
   type ChunkPointer,
+  type StowageExtra,
 } from './rows.ts';
 import type { JournalMode } from './sqlite.ts';
 
@@ -122,7 +124,18 @@ interface StoredRow {
   sha256: string | undefined;
   metadata: Record<string, string>;
   chunks: ChunkPointer | undefined;
+  /** The chunks `extra` names, trusted or not, with the size they were written for: whoever replaces the row deletes them. */
+  recorded: { chunks: ChunkPointer; size: number } | undefined;
   data?: Buffer | undefined;
+}
+
+/** What a row's columns and its `extra` fingerprint say about the object, once checked against each other. */
+interface CheckedRow {
+  size: number;
+  etag: string;
+  sha256: string | undefined;
+  chunks: ChunkPointer | undefined;
+  recorded: { chunks: ChunkPointer; size: number } | undefined;
 }
 
 /** A row about to be written. */
@@ -235,6 +248,8 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   /** The columns a listing needs: key, size, time and what the etag comes from. */
   readonly #listSelect: string;
   readonly #keyColumn: string;
+  /** Set once a `modified_at` value read back equals the one written, so that later writes need not read it back. */
+  #timeRoundTrips = false;
   #closed = false;
 
   private constructor(dialect: Dialect, table: string, columns: Set<string>, chunked: boolean, chunkSize: number, maxBlobSize: number | undefined) {
@@ -249,8 +264,10 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     const q = (column: string): string => dialect.quote(column);
     this.#keyColumn = q('key');
     const optional = (column: string, alias: string, fallback = 'NULL'): string => `${columns.has(column) ? q(column) : fallback} AS ${alias}`;
+    const dataLength = `${dialect.lengthOf('data')} AS dl`;
     this.#infoSelect = [
       `${q('key')} AS k`,
+      dataLength,
       optional('size', 's', dialect.lengthOf('data')),
       optional('modified_at', 'm', '0'),
       optional('content_type', 'ct'),
@@ -258,7 +275,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       optional('extra', 'x'),
       optional('user_metadata', 'um'),
     ].join(', ');
-    this.#listSelect = [`${q('key')} AS k`, optional('size', 's', dialect.lengthOf('data')), optional('modified_at', 'm', '0'), optional('digest', 'd'), optional('extra', 'x')].join(', ');
+    this.#listSelect = [`${q('key')} AS k`, dataLength, optional('size', 's', dialect.lengthOf('data')), optional('modified_at', 'm', '0'), optional('digest', 'd'), optional('extra', 'x')].join(', ');
     const inlineLimit = Math.min(maxBlobSize ?? Number.POSITIVE_INFINITY, dialect.inlineLimit);
     this.capabilities = Object.freeze({
       ...SQL_BLOB_CAPABILITIES,
@@ -298,6 +315,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       const columns = await dialect.columns(table);
       if (!columns) throw new InvalidArgumentError(`the table ${table} does not exist (createTable is false)`, { backend });
       if (!columns.has('key') || !columns.has('data')) throw new InvalidArgumentError(`the table ${table} needs at least the columns key and data`, { backend });
+      // Keys are byte-exact and list in byte order: a collation that merges keys is refused, never worked around.
+      const problem = await dialect.keyColumnProblem(table);
+      if (problem) throw new InvalidArgumentError(`the table ${table} cannot keep keys byte-exact: ${problem}`, { backend });
       const chunkColumns = await dialect.columns(`${table}_chunks`);
       const chunked = columns.has('extra') && ['key', 'version', 'seq', 'data'].every((column) => chunkColumns?.has(column) === true);
       return new SqlBlobBackend(dialect, table, columns, chunked, chunkSize, maxBlobSize);
@@ -327,30 +347,52 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     return mapDatabaseError(error, this.name, doing, key, signal);
   }
 
+  /**
+   * Checks what `extra` records against the row's own columns. The fingerprint stowage wrote (size,
+   * `modified_at`, key, and an empty `data` for chunked objects) must match, else another writer
+   * changed the row: its `data` is then the object, with an etag derived from the row and no digest.
+   * Rows from before fingerprints keep their chunks while `data` is empty, with a derived etag.
+   */
+  #check(key: string, row: Record<string, unknown>, modifiedAt: number): CheckedRow {
+    const columnSize = Number(row.s ?? 0);
+    const dataLength = Number(row.dl ?? 0);
+    const extra = parseExtra(row.x);
+    const pointer = extra?.version !== undefined && extra.chunkSize !== undefined ? { version: extra.version, chunkSize: extra.chunkSize } : undefined;
+    const recorded = pointer ? { chunks: pointer, size: extra?.size ?? columnSize } : undefined;
+    const derived = derivedEtag(columnSize, modifiedAt, dataLength, row.d, row.x);
+    if (extra && this.#vouches(extra, key, columnSize, modifiedAt, dataLength, pointer !== undefined)) {
+      return { size: extra.size!, etag: `"${extra.etag}"`, sha256: parseDigest(row.d), chunks: pointer, recorded };
+    }
+    if (extra && extra.size === undefined && pointer && dataLength === 0) return { size: columnSize, etag: derived, sha256: undefined, chunks: pointer, recorded };
+    return { size: dataLength, etag: derived, sha256: undefined, chunks: undefined, recorded };
+  }
+
+  #vouches(extra: StowageExtra, key: string, columnSize: number, modifiedAt: number, dataLength: number, chunked: boolean): boolean {
+    if (extra.size === undefined || extra.key !== keyHash(key)) return false;
+    if (dataLength !== (chunked ? 0 : extra.size)) return false;
+    if (this.#columns.has('size') && columnSize !== extra.size) return false;
+    return !this.#columns.has('modified_at') || modifiedAt === extra.modifiedAt;
+  }
+
   #parse(row: Record<string, unknown>): StoredRow {
     const key = this.#dialect.keyFromRow(row.k);
-    const size = Number(row.s ?? 0);
     const modifiedAt = Number(row.m ?? 0);
-    const extra = parseExtra(row.x);
-    const chunks = extra?.version !== undefined && extra.chunkSize !== undefined ? { version: extra.version, chunkSize: extra.chunkSize } : undefined;
     return {
       key,
-      size,
       modifiedAt,
-      etag: etagOf(extra, size, modifiedAt, row.d),
+      ...this.#check(key, row, modifiedAt),
       contentType: typeof row.ct === 'string' && row.ct !== '' ? row.ct : null,
-      sha256: parseDigest(row.d),
       metadata: parseMetadata(row.um),
-      chunks,
       data: row.data === undefined ? undefined : toBuffer(row.data),
     };
   }
 
   /** A listing row: only what a list entry shows. */
   #listed(row: Record<string, unknown>): { key: string; size: number; modifiedAt: number; etag: string } {
-    const size = Number(row.s ?? 0);
+    const key = this.#dialect.keyFromRow(row.k);
     const modifiedAt = Number(row.m ?? 0);
-    return { key: this.#dialect.keyFromRow(row.k), size, modifiedAt, etag: etagOf(parseExtra(row.x), size, modifiedAt, row.d) };
+    const { size, etag } = this.#check(key, row, modifiedAt);
+    return { key, size, modifiedAt, etag };
   }
 
   #info(row: StoredRow): ObjectInfo {
@@ -380,14 +422,16 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   async #commitRow(connection: Connection, key: string, object: NewObject, conditions: Conditions): Promise<ObjectInfo> {
     const dialect = this.#dialect;
     const etag = randomId();
-    const modifiedAt = Date.now() / 1000;
+    let modifiedAt = Date.now() / 1000;
+    const timed = this.#columns.has('modified_at');
+    const extraOf = (time: number): string => formatExtra(etag, object.chunks, { size: object.size, modifiedAt: timed ? time : undefined, key });
     const values: [string, unknown][] = [
       ['data', object.data],
       ['size', object.size],
       ['modified_at', modifiedAt],
       ['content_type', object.contentType],
       ['digest', object.sha256 === undefined ? null : formatDigest(object.sha256)],
-      ['extra', formatExtra(etag, object.chunks)],
+      ['extra', extraOf(modifiedAt)],
       ['user_metadata', JSON.stringify(object.metadata)],
     ];
     const present = values.filter(([column]) => this.#columns.has(column));
@@ -403,7 +447,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
           ...present.map(([, value]) => value),
           keyParameter,
         ]);
-        if (current.chunks && current.chunks.version !== object.chunks?.version) await this.#deleteChunks(connection, key, current.chunks, current.size);
+        // The chunks the row named, even those another writer's change orphaned: nobody else can point at them.
+        const { recorded } = current;
+        if (recorded && recorded.chunks.version !== object.chunks?.version) await this.#deleteChunks(connection, key, recorded.chunks, recorded.size);
         break;
       }
       if (conditions.ifMatch !== undefined) {
@@ -420,14 +466,27 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       if (conditions.ifNoneMatch === '*') throw new AlreadyExistsError(`an object exists at ${JSON.stringify(key)}`, { key, backend: this.name });
       if (attempt >= 3) throw new UnavailableError(`writing ${JSON.stringify(key)} kept conflicting with other writers`, { key, backend: this.name });
     }
+    let reported = `"${etag}"`;
+    if (!this.#columns.has('extra') || (timed && !this.#timeRoundTrips)) {
+      // The fingerprint holds `modified_at` as the column gives it back (a REAL column on PostgreSQL
+      // keeps 6 digits); a table without `extra` reports the etag derived from what it stored.
+      const stored = await this.#row(connection, key);
+      if (stored) {
+        if (!this.#columns.has('extra')) reported = stored.etag;
+        else if (stored.modifiedAt === modifiedAt) this.#timeRoundTrips = true;
+        else await connection.query(`UPDATE ${this.#table} SET ${dialect.quote('extra')} = ? WHERE ${this.#keyColumn} = ?`, [extraOf(stored.modifiedAt), keyParameter]);
+        modifiedAt = stored.modifiedAt;
+      }
+    }
     return {
       key,
       size: object.size,
       lastModified: new Date(Math.round(modifiedAt * 1000)),
-      etag: `"${etag}"`,
+      etag: reported,
       contentType: this.#columns.has('content_type') ? (object.contentType ?? inferContentType(key)) : inferContentType(key),
       metadata: this.#columns.has('user_metadata') ? { ...object.metadata } : {},
-      sha256: this.#columns.has('digest') ? object.sha256 : undefined,
+      // Without `extra` no digest is vouched for (another writer may have left it stale).
+      sha256: this.#columns.has('digest') && this.#columns.has('extra') ? object.sha256 : undefined,
     };
   }
 
@@ -452,6 +511,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         // Read a chunked object inside one snapshot, so a concurrent overwrite (which deletes the old chunks) cannot cut the stream.
         snapshot = await this.#dialect.snapshot(signal);
         if (snapshot) row = await this.#row(snapshot, key, { data: true });
+        if (!row?.chunks) {
+          // Overwritten inline (or deleted) meanwhile: the row holds it all, no snapshot needed.
+          await snapshot?.release();
+          snapshot = undefined;
+        }
       }
     } catch (error) {
       await snapshot?.release().catch(() => undefined);
@@ -626,11 +690,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
           const { rows } = await connection.query(`SELECT ${this.#infoSelect} FROM ${this.#table} WHERE ${this.#keyColumn} IN (${list})${dialect.lockClause}`, parameters);
           for (const row of rows) {
             const parsed = this.#parse(row);
-            if (parsed.chunks) replaced.push(parsed);
+            if (parsed.recorded) replaced.push(parsed);
           }
         }
         await connection.query(`DELETE FROM ${this.#table} WHERE ${this.#keyColumn} IN (${list})`, parameters);
-        for (const row of replaced) await this.#deleteChunks(connection, row.key, row.chunks!, row.size);
+        for (const row of replaced) await this.#deleteChunks(connection, row.key, row.recorded!.chunks, row.recorded!.size);
       }, signal);
     } catch (error) {
       throw this.#fail(error, 'delete', keys.length === 1 ? keys[0] : undefined, signal);
@@ -742,7 +806,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
           chunks,
         };
         const info = await this.#commitRow(connection, to, object, { ifNoneMatch: options.ifNoneMatch });
-        if (move) await connection.query(`DELETE FROM ${this.#table} WHERE ${this.#keyColumn} = ?`, [dialect.keyParameter(from)]);
+        if (move) {
+          await connection.query(`DELETE FROM ${this.#table} WHERE ${this.#keyColumn} = ?`, [dialect.keyParameter(from)]);
+          const { recorded } = source;
+          if (recorded && recorded.chunks.version !== source.chunks?.version) await this.#deleteChunks(connection, from, recorded.chunks, recorded.size);
+        }
         return info;
       }, options.signal);
     } catch (error) {
@@ -809,11 +877,6 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   unwrap(): unknown {
     return this.#dialect.unwrap();
   }
-}
-
-/** The etag of a row: the one stowage stored in `extra`, else one derived from size, time and digest (rows written by others). */
-function etagOf(extra: { etag: string } | undefined, size: number, modifiedAt: number, digest: unknown): string {
-  return extra ? `"${extra.etag}"` : derivedEtag(size, modifiedAt, digest);
 }
 
 /** Streams an in-memory buffer in slices (a copy each, so consumers cannot alter driver buffers). */

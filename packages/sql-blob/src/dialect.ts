@@ -60,6 +60,12 @@ export interface Dialect {
   quote(identifier: string): string;
   /** The lowercase column names of a table, or `undefined` when it does not exist. */
   columns(table: string): Promise<Set<string> | undefined>;
+  /**
+   * Why the `key` column of `table` cannot keep keys byte-exact (a case- or accent-insensitive,
+   * padding or nondeterministic collation makes distinct keys one row), with how to convert it; or
+   * `undefined` when it can.
+   */
+  keyColumnProblem(table: string): Promise<string | undefined>;
   /** The statements that create the main table and the chunk table when missing. */
   createStatements(table: string, chunkTable: string): string[];
   /** `' FOR UPDATE'` where row locks exist, else `''`. */

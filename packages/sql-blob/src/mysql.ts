@@ -17,6 +17,9 @@ async function run(client: Queryable, sql: string, params: readonly unknown[]): 
 }
 
 /** A MySQL/MariaDB dialect over a pool (owned when opened from a URL). */
+/** MySQL/MariaDB collations that compare keys byte for byte, without padding. */
+const BYTE_EXACT_COLLATIONS = new Set(['binary', 'utf8mb4_nopad_bin', 'utf8mb4_0900_bin']);
+
 export class MysqlDialect implements Dialect {
   readonly kind = 'mysql';
   readonly pointChunkAccess = true;
@@ -150,6 +153,19 @@ export class MysqlDialect implements Dialect {
     const { rows } = await this.query('SELECT column_name AS name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?', [table]);
     if (rows.length === 0) return undefined;
     return new Set(rows.map((row) => String(row.name ?? row.NAME ?? row.COLUMN_NAME).toLowerCase()));
+  }
+
+  async keyColumnProblem(table: string): Promise<string | undefined> {
+    const { rows } = await this.query(
+      "SELECT collation_name AS c, column_type AS t FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'key'",
+      [table],
+    );
+    const collation = rows[0]?.c === null || rows[0]?.c === undefined ? undefined : String(rows[0].c);
+    // Binary types (VARBINARY, BLOB) and NO PAD binary collations compare bytes; `utf8mb4_bin` pads
+    // with spaces (`a` = `a `), `_ci`/`_ai` collations fold case and accents.
+    if (collation === undefined || BYTE_EXACT_COLLATIONS.has(collation.toLowerCase())) return undefined;
+    const type = String(rows[0]?.t ?? '').toLowerCase();
+    return `its key column (${type} COLLATE ${collation}) treats different keys as one (case, accents or trailing spaces) and orders by that collation; convert it with ALTER TABLE ${this.quote(table)} MODIFY ${this.quote('key')} VARBINARY(1024) NOT NULL (stowage's own key type; it keeps the stored UTF-8 bytes)`;
   }
 
   createStatements(table: string, chunkTable: string): string[] {

@@ -148,6 +148,19 @@ export class PostgresDialect implements Dialect {
     return new Set(rows.map((row) => String(row.name).toLowerCase()));
   }
 
+  async keyColumnProblem(table: string): Promise<string | undefined> {
+    // Deterministic collations break ties by bytes, so keys stay distinct (order comes from COLLATE "C"
+    // in every comparison); a nondeterministic one (ICU case-insensitive) makes `a` and `A` one row.
+    const { rows } = await this.query(
+      `SELECT c.collname AS name, c.collisdeterministic AS deterministic FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid JOIN pg_collation c ON c.oid = a.attcollation
+       WHERE t.relname = ? AND t.relnamespace = current_schema()::regnamespace AND a.attname = 'key'`,
+      [table],
+    );
+    const row = rows[0];
+    if (!row || row.deterministic !== false) return undefined;
+    return `its key column has the nondeterministic collation ${String(row.name)}, which treats different keys as one; convert it with ALTER TABLE ${this.quote(table)} ALTER COLUMN ${this.quote('key')} TYPE TEXT COLLATE "C"`;
+  }
+
   createStatements(table: string, chunkTable: string): string[] {
     return [
       `CREATE TABLE IF NOT EXISTS ${this.quote(table)} (key TEXT COLLATE "C" PRIMARY KEY, data BYTEA NOT NULL, size BIGINT NOT NULL, modified_at DOUBLE PRECISION NOT NULL, content_type TEXT, digest TEXT, extra TEXT, user_metadata TEXT)`,

@@ -12,11 +12,35 @@ export interface ChunkPointer {
   chunkSize: number;
 }
 
-/** What stowage keeps in the `extra` column, under the `stowage` member (other members are left to other writers). */
+/**
+ * What stowage keeps in the `extra` column, under the `stowage` member (other members are left to
+ * other writers). Besides the etag and the chunk pointer it holds a fingerprint of the row as stowage
+ * wrote it: the object's size, the `modified_at` value as the column stored it, and a hash of the
+ * key. A row whose columns no longer match its fingerprint was changed by another writer, and
+ * nothing else recorded here is trusted.
+ */
 export interface StowageExtra {
   etag: string;
   version?: string | undefined;
   chunkSize?: number | undefined;
+  /** The object's size in bytes (absent in rows written before fingerprints). */
+  size?: number | undefined;
+  /** The `modified_at` value as read back from the column (absent when the table has none, or before fingerprints). */
+  modifiedAt?: number | undefined;
+  /** {@link keyHash} of the row's key (absent before fingerprints). */
+  key?: string | undefined;
+}
+
+/** What {@link formatExtra} records about a row besides its etag and chunks. */
+export interface RowFingerprint {
+  size: number;
+  modifiedAt: number | undefined;
+  key: string;
+}
+
+/** A short hash of a key, so that a row copied to another key by plain SQL is told apart from the one stowage wrote. */
+export function keyHash(key: string): string {
+  return createHash('sha256').update(key).digest('base64url').slice(0, 16);
 }
 
 /** A random id for etags and chunk versions. */
@@ -41,8 +65,11 @@ export function versionTime(version: string): number | undefined {
 }
 
 /** The `extra` JSON for a row stowage writes. */
-export function formatExtra(etag: string, chunks: ChunkPointer | undefined): string {
+export function formatExtra(etag: string, chunks: ChunkPointer | undefined, fingerprint: RowFingerprint): string {
   const stowage: StowageExtra = chunks ? { etag, version: chunks.version, chunkSize: chunks.chunkSize } : { etag };
+  stowage.size = fingerprint.size;
+  if (fingerprint.modifiedAt !== undefined) stowage.modifiedAt = fingerprint.modifiedAt;
+  stowage.key = keyHash(fingerprint.key);
   return JSON.stringify({ stowage });
 }
 
@@ -54,7 +81,10 @@ export function parseExtra(value: unknown): StowageExtra | undefined {
     const stowage = parsed?.stowage;
     if (typeof stowage?.etag !== 'string') return undefined;
     if (stowage.version !== undefined && (typeof stowage.version !== 'string' || typeof stowage.chunkSize !== 'number' || stowage.chunkSize <= 0)) return undefined;
-    return { etag: stowage.etag, version: stowage.version, chunkSize: stowage.chunkSize };
+    if (stowage.size !== undefined && (typeof stowage.size !== 'number' || !Number.isSafeInteger(stowage.size) || stowage.size < 0)) return undefined;
+    if (stowage.modifiedAt !== undefined && typeof stowage.modifiedAt !== 'number') return undefined;
+    if (stowage.key !== undefined && typeof stowage.key !== 'string') return undefined;
+    return { etag: stowage.etag, version: stowage.version, chunkSize: stowage.chunkSize, size: stowage.size, modifiedAt: stowage.modifiedAt, key: stowage.key };
   } catch {
     return undefined;
   }
@@ -72,9 +102,14 @@ export function parseDigest(value: unknown): string | undefined {
   return match ? match[1]!.toLowerCase() : undefined;
 }
 
-/** An etag for a row written without stowage's `extra` (plain SQL, the Python backend): it changes whenever size, time or digest do. */
-export function derivedEtag(size: number, modifiedAt: number, digest: unknown): string {
-  const hash = createHash('sha256').update(`${size}:${modifiedAt}:${typeof digest === 'string' ? digest : ''}`).digest('hex');
+/**
+ * An etag for a row whose `extra` stowage cannot vouch for (written by plain SQL or the Python
+ * backend, or changed by them since stowage wrote it): it changes whenever the size, the time, the
+ * length of `data`, the digest or `extra` do.
+ */
+export function derivedEtag(size: number, modifiedAt: number, dataLength: number, digest: unknown, extra: unknown): string {
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  const hash = createHash('sha256').update(`${size}:${modifiedAt}:${dataLength}:${text(digest).length}:${text(digest)}:${text(extra)}`).digest('hex');
   return `"r-${hash.slice(0, 24)}"`;
 }
 

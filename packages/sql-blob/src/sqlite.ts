@@ -135,6 +135,19 @@ export class SqliteDialect implements Dialect {
     return new Set(rows.map((row) => String(row.name).toLowerCase()));
   }
 
+  async keyColumnProblem(table: string): Promise<string | undefined> {
+    // The collation of a column shows in the index over it (the primary key's).
+    const { rows: indexes } = await this.query(`PRAGMA index_list(${this.quote(table)})`);
+    for (const index of indexes) {
+      const { rows } = await this.query(`PRAGMA index_xinfo(${this.quote(String(index.name))})`);
+      const key = rows.find((row) => String(row.name).toLowerCase() === 'key' && Number(row.key) === 1);
+      if (key && typeof key.coll === 'string' && key.coll.toUpperCase() !== 'BINARY') {
+        return `its key column has the collation ${key.coll}, which treats different keys as one and orders by it; recreate the table with the key declared TEXT (collation BINARY) and copy the rows over`;
+      }
+    }
+    return undefined;
+  }
+
   createStatements(table: string, chunkTable: string): string[] {
     return [
       `CREATE TABLE IF NOT EXISTS ${this.quote(table)} (key TEXT PRIMARY KEY, data BLOB NOT NULL, size INTEGER NOT NULL, modified_at REAL NOT NULL, content_type TEXT, digest TEXT, extra TEXT, user_metadata TEXT)`,

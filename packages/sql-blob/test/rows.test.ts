@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codeOf, mapDatabaseError } from '../src/sql-errors.ts';
-import { fixedChunks, formatExtra, newVersion, parseDigest, parseExtra, prefixSuccessor, versionTime } from '../src/rows.ts';
+import { fixedChunks, formatExtra, keyHash, newVersion, parseDigest, parseExtra, prefixSuccessor, versionTime } from '../src/rows.ts';
 import { sqlitePath } from '@stowage/sql-blob';
 
 describe('prefixSuccessor', () => {
@@ -25,7 +25,7 @@ describe('rows', () => {
     expect(parseDigest(`sha256:${hex}`)).toBe(hex.toLowerCase());
     expect(parseDigest(hex)).toBe(hex.toLowerCase());
     expect(parseDigest('md5:abc')).toBeUndefined();
-    expect(parseExtra(formatExtra('e1', { version: 'v1', chunkSize: 1024 }))).toEqual({ etag: 'e1', version: 'v1', chunkSize: 1024 });
+    expect(parseExtra(formatExtra('e1', { version: 'v1', chunkSize: 1024 }, { size: 5000, modifiedAt: 1.5, key: 'a' }))).toEqual({ etag: 'e1', version: 'v1', chunkSize: 1024, size: 5000, modifiedAt: 1.5, key: keyHash('a') });
     expect(parseExtra('{"python":1}')).toBeUndefined();
     expect(parseExtra('not json')).toBeUndefined();
   });

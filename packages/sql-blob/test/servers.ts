@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Store } from '@stowage/core';
+import { Store, isStowageError } from '@stowage/core';
 import { tcpAnswers } from '@stowage/conformance/servers';
 import { SqlBlobBackend, type SqlBlobCapabilities, type SqlBlobOptions } from '@stowage/sql-blob';
 
@@ -75,4 +75,26 @@ export async function openTestBackend(
       }
     },
   };
+}
+
+/** Every database the tests run on, with its URL or the reason to skip it. */
+export async function testDatabases(): Promise<{ database: TestDatabase; url: string | undefined; skip: string | undefined }[]> {
+  const postgres = await serverUrl('postgres');
+  const mysql = await serverUrl('mysql');
+  return [
+    { database: 'sqlite', url: undefined, skip: undefined },
+    { database: 'postgres', url: postgres.url, skip: postgres.skip },
+    { database: 'mysql', url: mysql.url, skip: mysql.skip },
+  ];
+}
+
+/** The stowage error code a promise fails with, or `OK`; other errors are thrown. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'OK';
+  } catch (error) {
+    if (isStowageError(error)) return error.code;
+    throw error;
+  }
 }
