@@ -13,7 +13,7 @@ import { openStores } from '@stowage/core';
 import { Attachments } from '@stowage/attachments';
 import { filesOf, withAttachments } from '@stowage/attachments/drizzle';
 import { attachment, attachmentList } from '@stowage/attachments/drizzle/sqlite-core';
-import { httpStatus, uploadMultipart } from '@stowage/attachments/http';
+import { errorResponse, uploadMultipart } from '@stowage/attachments/http';
 
 // 1. The model: one JSON column per single file, one per list of files.
 const users = sqliteTable('users', {
@@ -54,7 +54,9 @@ async function createUser(request: Request): Promise<Response> {
     return Response.json({ id }, { status: 201 });
   } catch (error) {
     if (files.state === 'open') await files.rollback();
-    return new Response(String(error), { status: httpStatus(error), headers: { connection: 'close' } });
+    // Log `error` itself on the server; the client gets { error: { code, message } } with the
+    // status, never the error's own message (it names keys, slots and stores).
+    return errorResponse(error);
   }
 }
 
@@ -99,7 +101,7 @@ try {
   const [gone] = db.select().from(users).where(eq(users.id, id)).all();
   await db.transaction((tx) => {
     tx.delete(users).where(eq(users.id, id)).run();
-    filesOf(tx).detach([gone!.avatar, ...gone!.documents].filter((reference) => reference !== null));
+    filesOf(tx).detach([gone!.avatar, ...gone!.documents]);
   });
 
   // 7. Garbage collection: what no row refers to, once older than the grace period (0 here, for

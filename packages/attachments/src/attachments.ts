@@ -8,6 +8,7 @@ import {
   DEFAULT_CONTENT_TYPE,
   InvalidArgumentError,
   AlreadyExistsError,
+  MAX_METADATA_BYTES,
   TooLargeError,
   inferContentType,
   toSource,
@@ -17,6 +18,7 @@ import {
   type OperationOptions,
   type Store,
   type StoredObject,
+  type WriteOptions,
 } from '@stowage/core';
 import { collectGarbage, type CollectOptions, type CollectReport } from './collector.ts';
 import { SNIFF_BYTES, contentTypeMatches, essence, judgeContentType, peek } from './content-types.ts';
@@ -208,9 +210,9 @@ export class Attachments {
         }
         if (verdict.kind === 'sniffed') {
           contentType = verdict.type;
-          this.#checkType(slot, contentType, `its first bytes show ${contentType} (declared: ${declared})`);
+          this.#checkType(slot, contentType, `a file whose first bytes show ${contentType} (declared: ${declared})`);
         } else if (unknown) {
-          this.#checkType(slot, declared, `its type is unknown (declared as ${declared}, and its first bytes match no known signature)`);
+          this.#checkType(slot, declared, `a file of unknown type (declared as ${declared}, and its first bytes match no known signature)`);
         }
       } catch (error) {
         await peeked.close();
@@ -218,12 +220,17 @@ export class Attachments {
       }
       chunks = peeked.body;
     }
-    const write = { contentType, maxSize: slot.maxSize, size, signal: options.signal };
+    const write: WriteOptions = { contentType, maxSize: slot.maxSize, size, signal: options.signal };
 
     let info: ObjectInfo;
     let sha256: string;
     if (slot.keys === 'entity') {
       const { key, given } = entityKey(slot, options.entity, filename, contentType);
+      // The uploader's name is the object's download name (`?download` through @stowage/http); a
+      // content-addressed object may belong to several rows, so it carries none.
+      if (filename !== null && store.capabilities.userMetadata && filename.isWellFormed() && new TextEncoder().encode(filename).length <= MAX_METADATA_BYTES / 2) {
+        write.metadata = { filename };
+      }
       if (given && !store.capabilities.conditionalWrite && (await store.exists(key, options))) {
         throw new AlreadyExistsError(`slot '${slot.name}': ${JSON.stringify(key)} exists already; a given file name must be unique`, { key, backend: store.backendName });
       }
@@ -262,7 +269,7 @@ export class Attachments {
 
   #checkType(slot: ResolvedSlot, contentType: string, what: string): void {
     if (slot.allowedTypes !== undefined && !contentTypeMatches(contentType, slot.allowedTypes)) {
-      throw new ContentTypeNotAllowedError(contentType, slot.allowedTypes, `slot '${slot.name}' accepts ${slot.allowedTypes.join(', ')}; ${what}`);
+      throw new ContentTypeNotAllowedError(contentType, slot.allowedTypes, `slot '${slot.name}' accepts ${slot.allowedTypes.join(', ')}, not ${what}`);
     }
   }
 

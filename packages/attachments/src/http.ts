@@ -8,6 +8,8 @@
  *   `TOO_LARGE` as soon as it crosses the slot's `maxSize`, leaving nothing stored.
  * - {@link uploadRequestBody}: a raw body (`PUT /users/42/avatar` with `Content-Type: image/png`).
  * - {@link httpStatus}: the status to answer a failed upload with (413, 415, 400, ...).
+ * - {@link clientError}, {@link clientMessage}, {@link errorResponse}: what to tell the client about
+ *   it (a code and a generic message), never the error's own message.
  *
  * `request.formData()` would do for small forms, but it reads the whole body into memory first
  * (undici does), so these helpers parse the stream instead.
@@ -20,7 +22,7 @@ import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import { AbortedError, DEFAULT_CONTENT_TYPE, InvalidArgumentError, TooLargeError, inferContentType, isStowageError, type OperationOptions } from '@stowage/core';
 import type { UploadOptions } from './attachments.ts';
-import { isAttachmentError } from './errors.ts';
+import { isAttachmentError, type ContentTypeNotAllowedError } from './errors.ts';
 import type { Attachment } from './reference.ts';
 import type { EntityRef } from './slots.ts';
 import type { UnitOfWork } from './unit-of-work.ts';
@@ -95,8 +97,8 @@ function positive(value: number | undefined, fallback: number, name: string): nu
  *
  * When anything fails (a file over its slot's `maxSize`, a refused type, a file in an unexpected
  * field, a malformed body, too many parts), the files this call stored are deleted again before it
- * throws, and the rest of the body is left unread: answer with {@link httpStatus} and
- * `Connection: close`.
+ * throws, and the rest of the body is left unread: answer with {@link errorResponse} (or
+ * {@link httpStatus} and `Connection: close`).
  *
  * @example
  * ```ts
@@ -108,7 +110,7 @@ function positive(value: number | undefined, fallback: number, name: string): nu
  *     // ... then write the row in a transaction bound to `files`
  *   } catch (error) {
  *     await files.rollback()
- *     return new Response(String(error), { status: httpStatus(error), headers: { connection: 'close' } })
+ *     return errorResponse(error) // a code and a generic message: never String(error), which names keys and slots
  *   }
  * }
  * ```
@@ -251,4 +253,78 @@ export function httpStatus(error: unknown): number {
     default:
       return 500;
   }
+}
+
+/** What a client may be told about a failed upload: see {@link clientError}. */
+export interface ClientError {
+  /** The HTTP status, as {@link httpStatus} gives it. */
+  status: number;
+  /**
+   * A stable code: stowage's error code (`TOO_LARGE`, `INVALID_ARGUMENT`, ...), the attachment kind
+   * `CONTENT_TYPE_NOT_ALLOWED`, or `INTERNAL` for anything that is not a stowage error.
+   */
+  code: string;
+  /** A generic sentence for the code, fit to show an end user. */
+  message: string;
+}
+
+const CLIENT_MESSAGES: Record<string, string> = {
+  TOO_LARGE: 'The upload is too large.',
+  CONTENT_TYPE_NOT_ALLOWED: 'This type of file is not accepted here.',
+  INVALID_ARGUMENT: 'The upload is not valid.',
+  INVALID_PATH: 'The upload is not valid.',
+  ABORTED: 'The upload was interrupted.',
+  ALREADY_EXISTS: 'A file of that name exists already.',
+  NOT_FOUND: 'Not found.',
+  PERMISSION_DENIED: 'Not allowed.',
+  UNAVAILABLE: 'The storage is unavailable; try again later.',
+  STORAGE_FULL: 'The storage is full.',
+};
+
+/**
+ * What to tell the client about a failed upload: the status, a stable code and a generic message
+ * for that code. Never the error's own message, which names keys, slots, stores and backends the
+ * client has no business seeing (log `error` itself on the server). A refused type also lists the
+ * slot's accepted types, which the uploader needs to pick another file.
+ *
+ * @example
+ * ```ts
+ * catch (error) {
+ *   console.error(error) // the full story, for the server's log
+ *   const { status, code, message } = clientError(error) // 413, 'TOO_LARGE', 'The upload is too large.'
+ * }
+ * ```
+ */
+export function clientError(error: unknown): ClientError {
+  const status = httpStatus(error);
+  if (isAttachmentError(error, 'CONTENT_TYPE_NOT_ALLOWED')) {
+    const allowed = (error as ContentTypeNotAllowedError).allowed.filter((type) => type !== '*');
+    const message = CLIENT_MESSAGES.CONTENT_TYPE_NOT_ALLOWED!;
+    return { status, code: error.kind, message: allowed.length > 0 ? `${message.slice(0, -1)} (accepted: ${allowed.join(', ')}).` : message };
+  }
+  if (!isStowageError(error)) return { status, code: 'INTERNAL', message: 'The upload failed.' };
+  const message = CLIENT_MESSAGES[error.code] ?? 'The upload failed.';
+  return { status, code: error.code, message };
+}
+
+/** {@link clientError}'s message alone: a generic sentence for the error's code, never its own message. */
+export function clientMessage(error: unknown): string {
+  return clientError(error).message;
+}
+
+/**
+ * The response for a failed upload: {@link clientError} as JSON (`{ "error": { "code", "message" } }`)
+ * with its status and `Connection: close` (the rest of a refused body is left unread).
+ *
+ * @example
+ * ```ts
+ * } catch (error) {
+ *   if (files.state === 'open') await files.rollback()
+ *   return errorResponse(error)
+ * }
+ * ```
+ */
+export function errorResponse(error: unknown): Response {
+  const { status, code, message } = clientError(error);
+  return Response.json({ error: { code, message } }, { status, headers: { connection: 'close' } });
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, keyProblem } from '@stowage/core';
+import { InvalidArgumentError, extensionOf, keyProblem } from '@stowage/core';
 
 /** The entity a per-entity key belongs to: `{prefix}/{model}/{id}/{field}/{file}`. */
 export interface EntityRef {
@@ -44,7 +44,8 @@ export interface SlotPolicy {
   /**
    * How keys are made:
    * - `'entity'` (default): `{prefix}/{model}/{id}/{field}/{file}`, where `{file}` is random (plus
-   *   the uploaded file's extension) unless `fileName` says otherwise. Every upload gets a new key,
+   *   the extension of the type the file is stored with, never the uploader's) unless `fileName`
+   *   says otherwise. Every upload gets a new key,
    *   so a replaced file stays readable until the new row is committed.
    * - `'sha256'`: `{prefix}/{first two hex digits}/{sha256}`: identical content is stored once.
    *   Since several rows may share an object, the unit of work never deletes these; the garbage
@@ -52,8 +53,10 @@ export interface SlotPolicy {
    */
   keys?: 'entity' | 'sha256' | undefined;
   /**
-   * With `keys: 'entity'`: the `{file}` part. `'random'` (default) is a random id plus the uploaded
-   * file's extension; a function returns a name of its own (one key segment). Given names are
+   * With `keys: 'entity'`: the `{file}` part. `'random'` (default) is a random id plus the extension
+   * of the stored content type (`.png` for `image/png`, none for a type without a known one: the
+   * uploader's file name never reaches the key, so a server that types files by extension cannot be
+   * made to serve `x.html` as HTML); a function returns a name of its own (one key segment). Given names are
    * written create-only where the backend can (`ALREADY_EXISTS` rather than overwriting a committed
    * file): include something unique, such as `context.random`.
    */
@@ -141,14 +144,6 @@ function segment(value: string, what: string, slot: string): string {
   return value;
 }
 
-/** The extension of an uploaded file name, when it is a short plain one (`.png`, `.tar.gz` gives `.gz`). */
-function extension(filename: string | null): string {
-  if (!filename) return '';
-  const base = filename.slice(Math.max(filename.lastIndexOf('/'), filename.lastIndexOf('\\')) + 1);
-  const match = /\.([A-Za-z0-9]{1,10})$/.exec(base);
-  return match && match.index > 0 ? `.${match[1]!.toLowerCase()}` : '';
-}
-
 /** The key of a per-entity upload, and whether it was given (rather than random). */
 export function entityKey(slot: ResolvedSlot, entity: EntityRef | undefined, filename: string | null, contentType: string): { key: string; given: boolean } {
   if (typeof entity !== 'object' || entity === null) {
@@ -159,7 +154,8 @@ export function entityKey(slot: ResolvedSlot, entity: EntityRef | undefined, fil
   const field = segment(String(entity.field), 'field', slot.name);
   const random = randomId();
   const given = slot.fileName !== 'random';
-  const file = slot.fileName === 'random' ? `${random}${extension(filename)}` : segment(slot.fileName({ slot: slot.name, entity, filename, contentType, random }), 'file name', slot.name);
+  const extension = extensionOf(contentType);
+  const file = slot.fileName === 'random' ? `${random}${extension && `.${extension}`}` : segment(slot.fileName({ slot: slot.name, entity, filename, contentType, random }), 'file name', slot.name);
   const key = `${slot.prefix}${model}/${id}/${field}/${file}`;
   const problem = keyProblem(key);
   if (problem) throw new InvalidArgumentError(`slot '${slot.name}': the key ${JSON.stringify(key)} ${problem}`);

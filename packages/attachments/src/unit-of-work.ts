@@ -17,11 +17,13 @@ import { parseAttachment, sameAttachment, type Attachment } from './reference.ts
 /** Where a unit of work stands. */
 export type UnitOfWorkState = 'open' | 'committed' | 'rolled-back' | 'abandoned';
 
-type References = Attachment | readonly Attachment[] | null | undefined;
+/** One reference, a list of them, or nothing: `null` and `undefined` (an empty optional field) stand for no file, also inside a list. */
+type References = Attachment | readonly (Attachment | null | undefined)[] | null | undefined;
 
 function toList(references: References): Attachment[] {
   if (references === null || references === undefined) return [];
-  return (Array.isArray(references) ? references : [references]).map((reference) => parseAttachment(reference));
+  const list: readonly (Attachment | null | undefined)[] = Array.isArray(references) ? references : [references as Attachment];
+  return list.filter((reference) => reference !== null && reference !== undefined).map((reference) => parseAttachment(reference));
 }
 
 /**

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Store, isStowageError } from '@stowage/core';
 import { MemoryBackend } from '@stowage/memory';
 import { Attachments, type Attachment } from '@stowage/attachments';
-import { httpStatus, uploadMultipart, uploadRequestBody } from '@stowage/attachments/http';
+import { clientError, clientMessage, errorResponse, httpStatus, uploadMultipart, uploadRequestBody } from '@stowage/attachments/http';
 import { failure, keysIn, png } from './fixtures/files.ts';
 
 const LIMIT = 256 * 1024;
@@ -101,6 +101,31 @@ describe('upload helpers', () => {
     const json = await failure(uploadMultipart(files, post('{}', { 'content-type': 'application/json' }), slots));
     expect(isStowageError(json, 'INVALID_ARGUMENT')).toBe(true);
     expect(await keysIn(store)).toEqual([]);
+  });
+
+  it('tells the client a code and a generic message, never a key, a slot or a store', async () => {
+    const files = attachments.begin();
+    const refusals = [
+      await failure(uploadMultipart(files, post(form([['avatar', new File(['MZ...'], 'setup.exe', { type: 'application/x-msdownload' })]])), slots)),
+      await failure(uploadMultipart(files, post(form([['avatar', new File([png(LIMIT + 1)], 'huge.png', { type: 'image/png' })]])), slots)),
+      await failure(uploadMultipart(files, post(form([['avatar', new File([png()], 'x.png')], ['other', new File(['y'], 'y.txt')]])), slots)),
+      await failure(uploadRequestBody(files, 'avatars', post(png(), { 'content-type': 'image/png' }), { entity: { model: 'users', id: 'a/b', field: 'avatar' } })),
+      new Error('connect ECONNREFUSED 10.0.0.7:5432 (table files)'),
+    ];
+    expect(refusals.map((error) => clientError(error))).toEqual([
+      { status: 415, code: 'CONTENT_TYPE_NOT_ALLOWED', message: 'This type of file is not accepted here (accepted: image/png).' },
+      { status: 413, code: 'TOO_LARGE', message: 'The upload is too large.' },
+      { status: 400, code: 'INVALID_ARGUMENT', message: 'The upload is not valid.' },
+      { status: 400, code: 'INVALID_ARGUMENT', message: 'The upload is not valid.' },
+      { status: 500, code: 'INTERNAL', message: 'The upload failed.' },
+    ]);
+    // The errors themselves name what the client must not see.
+    expect(refusals.map(String).join('\n')).toMatch(/avatars/);
+    for (const error of refusals) expect(clientMessage(error)).not.toMatch(/avatars|users|files|other|10\.0|5432/);
+    const response = errorResponse(refusals[1]);
+    expect(response.status).toBe(413);
+    expect(response.headers.get('connection')).toBe('close');
+    expect(await response.json()).toEqual({ error: { code: 'TOO_LARGE', message: 'The upload is too large.' } });
   });
 
   it('refuses too many files and oversized fields', async () => {

@@ -12,7 +12,7 @@ import { Store, isStowageError, type Backend } from '@stowage/core';
 import { LocalBackend } from '@stowage/local';
 import { MemoryBackend } from '@stowage/memory';
 import { SqlBlobBackend } from '@stowage/sql-blob';
-import { Attachments, INCOMING_FOLDER, isAttachmentError, type SlotPolicy } from '@stowage/attachments';
+import { Attachments, INCOMING_FOLDER, isAttachmentError, type Attachment, type SlotPolicy } from '@stowage/attachments';
 import { keysIn, png } from './fixtures/files.ts';
 
 /** A backend that counts the writes that reach it. */
@@ -62,6 +62,7 @@ const SLOTS: Record<string, SlotPolicy> = {
   exports: { store: 'files', fileName: ({ entity, random }) => `${entity.id}-${random.slice(0, 4)}.csv` },
   fixed: { store: 'files', fileName: () => 'report.csv' },
   anything: { store: 'files', allowedTypes: ['image/png'], sniff: false },
+  'exports-random': { store: 'files' },
 };
 const entity = { model: 'users', id: 7, field: 'avatar' };
 
@@ -109,6 +110,7 @@ describe('slot policies on a memory store', () => {
     expect(isAttachmentError(error, 'CONTENT_TYPE_NOT_ALLOWED')).toBe(true);
     expect(isStowageError(error, 'INVALID_ARGUMENT')).toBe(true);
     expect((error as Error).name).toBe('ContentTypeNotAllowedError');
+    expect((error as Error).message).toBe("slot 'avatars' accepts image/png, image/jpeg, not the declared type application/x-msdownload");
     expect(body.pulled()).toBe(0);
     expect(writes()).toBe(0);
   });
@@ -136,11 +138,20 @@ describe('slot policies on a memory store', () => {
     expect((await files.upload('anything', 'not a png', { entity, contentType: 'image/png' })).contentType).toBe('image/png');
   });
 
-  it('makes per-entity keys with the file extension, and refuses uploads without an entity before reading', async () => {
+  it('makes per-entity keys with the extension of the stored type, and refuses uploads without an entity before reading', async () => {
     const files = attachments.begin();
     const reference = await files.upload('avatars', png(), { entity, filename: 'Me.PNG' });
     expect(reference.key).toMatch(/^avatars\/users\/7\/avatar\/[A-Za-z0-9_-]{16}\.png$/);
     expect(reference.filename).toBe('Me.PNG');
+    // The uploader's name never reaches the key: HTML behind a PNG signature, named x.html, is a .png.
+    const html = new Uint8Array([...png(8), ...new TextEncoder().encode('<html><script>alert(1)</script></html>')]);
+    const disguised = await files.upload('avatars', html, { entity, filename: 'x.html', contentType: 'image/png' });
+    expect(disguised.key).toMatch(/^avatars\/users\/7\/avatar\/[A-Za-z0-9_-]{16}\.png$/);
+    expect(disguised.filename).toBe('x.html');
+    expect((await store.stat(disguised.key)).metadata.filename).toBe('x.html');
+    // A type with no known extension gets none, whatever the file was called.
+    const unknown = await files.upload('exports-random', 'x', { entity, filename: 'run.sh', contentType: 'application/x-custom' });
+    expect(unknown.key).toMatch(/^exports-random\/users\/7\/avatar\/[A-Za-z0-9_-]{16}$/);
     const body = stream(1, 10);
     expect(await codeOf(files.upload('avatars', body.body))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(files.upload('avatars', png(), { entity: { model: 'users', id: 'a/b', field: 'avatar' } }))).toBe('INVALID_ARGUMENT');
@@ -202,6 +213,18 @@ describe('slot policies on a memory store', () => {
     const reference = await upload;
     expect(await rollback).toMatchObject({ deleted: 1 });
     expect(await attachments.exists(reference)).toBe(false);
+  });
+
+  it('detaches a nullable field spread into a list, ignoring the empty entries', async () => {
+    const uploaded = attachments.begin();
+    const document = await uploaded.upload('documents', 'kept text', { filename: 'a.txt' });
+    await uploaded.commit();
+    const user: { avatar: Attachment | null; documents: Attachment[] } = { avatar: null, documents: [document] };
+    const files = attachments.begin();
+    files.detach([user.avatar, ...user.documents, undefined]);
+    files.detach(user.avatar);
+    expect(files.detached).toEqual([document]);
+    await files.rollback();
   });
 
   it('refuses to detach a reference outside its slot, so a forged one cannot delete other files', async () => {

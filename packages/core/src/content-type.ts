@@ -98,3 +98,32 @@ export function inferContentType(key: string): string {
   if (dot <= 0) return DEFAULT_CONTENT_TYPE;
   return TYPES[name.slice(dot + 1).toLowerCase()] ?? DEFAULT_CONTENT_TYPE;
 }
+
+/** Where a type has several extensions in the table, the one written for it. */
+const PREFERRED: Record<string, string> = {
+  'application/octet-stream': '',
+  'application/yaml': 'yaml',
+  'audio/ogg': 'ogg',
+  'image/jpeg': 'jpg',
+  'image/tiff': 'tiff',
+  'text/html': 'html',
+  'text/javascript': 'js',
+};
+
+const EXTENSIONS = new Map<string, string>();
+for (const [extension, type] of Object.entries(TYPES)) if (!EXTENSIONS.has(type)) EXTENSIONS.set(type, PREFERRED[type] ?? extension);
+
+/**
+ * The file extension (without the dot) for a content type (parameters ignored), the reverse of
+ * {@link inferContentType}; `''` for a type it does not know and for `application/octet-stream`.
+ *
+ * @example
+ * ```ts
+ * extensionOf('image/jpeg') // 'jpg'
+ * extensionOf('text/plain; charset=utf-8') // 'txt'
+ * ```
+ */
+export function extensionOf(contentType: string): string {
+  const essence = contentType.split(';', 1)[0]!.trim().toLowerCase();
+  return EXTENSIONS.get(essence) ?? '';
+}

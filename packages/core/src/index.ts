@@ -25,7 +25,7 @@ export type {
 } from './backend.ts';
 export { SLICE_BYTES, byobReader, meterBody, raceSignal, streamToBytes, toSource, type Body, type MeteredBody } from './bodies.ts';
 export { ALL_CAPABILITIES, assertCapabilities, defineCapabilities, type Capabilities, type CapabilityName } from './capabilities.ts';
-export { DEFAULT_CONTENT_TYPE, inferContentType } from './content-type.ts';
+export { DEFAULT_CONTENT_TYPE, extensionOf, inferContentType } from './content-type.ts';
 export {
   AbortedError,
   AlreadyExistsError,

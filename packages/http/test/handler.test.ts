@@ -262,6 +262,31 @@ describe('keys from the URL', () => {
   });
 });
 
+describe('keys from the URL, in a Fetch runtime', () => {
+  it('gets a URL the runtime has normalized: dot segments and backslashes resolve inside the mount, never outside it or the rooted store', async () => {
+    // Hono, Bun, Deno and Next.js hand the handler a parsed Request, whose URL has resolved `..`,
+    // `%2e%2e` and `\` already: the handler cannot refuse them, and needs not to.
+    const outer = new Store(new LocalBackend({ root: directory }));
+    await outer.write('secret.txt', 'outside the rooted store');
+    await outer.write('public/a.txt', 'public text');
+    const handler = createHandler(outer.at('public/'), { access: 'public', basePath: '/files/' });
+    const get = async (path: string): Promise<{ status: number; body: string }> => {
+      const response = await handler(new Request(`http://stowage.test${path}`));
+      return { status: response.status, body: await response.text() };
+    };
+    for (const path of ['/files/../secret.txt', '/files/%2e%2e/secret.txt', '/files/.%2E/secret.txt', '/files/a/../../secret.txt', '/files\\..\\secret.txt', '/files/..\\secret.txt', '/files/%2e%2e%2fsecret.txt', '/files/..%5csecret.txt', '/files/%2e%2e%5csecret.txt']) {
+      const { status, body } = await get(path);
+      expect([400, 404], path).toContain(status);
+      expect(body, path).not.toContain('outside');
+    }
+    // A spelling that resolves inside the mount names that key, as the runtime resolved it.
+    expect(await get('/files/x/../a.txt')).toEqual({ status: 200, body: 'public text' });
+    expect(await get('/files/x\\..\\a.txt')).toEqual({ status: 200, body: 'public text' });
+    expect(await get('/files/%2e/a.txt')).toEqual({ status: 200, body: 'public text' });
+    for (const key of ['secret.txt', 'public/a.txt']) await outer.delete(key);
+  });
+});
+
 describe('signed uploads', () => {
   it('stores the uploaded bytes with the bound content type', async () => {
     const url = await link('uploads/photo.png', { method: 'PUT', contentType: 'image/png' });
