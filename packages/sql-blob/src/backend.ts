@@ -101,6 +101,14 @@ export interface SqlBlobOptions {
   maxBlobSize?: number | undefined;
   /** Bytes per chunk row (default 1 MiB); objects up to this size are stored inline in `data`. */
   chunkSize?: number | undefined;
+  /**
+   * Store every object inline in `data`, never in chunk rows (default false), so that every object
+   * stays readable by other readers of the table that know only `data` (the Python `remote_store`
+   * backend). Objects are then bounded by what one statement carries (`maxObjectSize`, or
+   * `maxBlobSize` when smaller): a larger one is refused with `TOO_LARGE` and nothing is stored.
+   * Chunked objects written before stay readable.
+   */
+  inlineOnly?: boolean | undefined;
   /** SQLite only: the journal mode of a database file (default `'wal'`, with `synchronous=NORMAL`). */
   journalMode?: JournalMode | undefined;
 }
@@ -242,7 +250,10 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   readonly #tableName: string;
   readonly #chunkTable: string;
   readonly #columns: Set<string>;
+  /** Whether new objects larger than a chunk go to chunk rows (false without a chunk table, or with `inlineOnly`). */
   readonly #chunked: boolean;
+  /** Whether the chunk table exists (chunks written before `inlineOnly` are still read, deleted and swept). */
+  readonly #hasChunkTable: boolean;
   readonly #chunkSize: number;
   readonly #infoSelect: string;
   /** The columns a listing needs: key, size, time and what the etag comes from. */
@@ -252,7 +263,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   #timeRoundTrips = false;
   #closed = false;
 
-  private constructor(dialect: Dialect, table: string, columns: Set<string>, chunked: boolean, chunkSize: number, maxBlobSize: number | undefined) {
+  private constructor(dialect: Dialect, table: string, columns: Set<string>, chunked: boolean, hasChunkTable: boolean, chunkSize: number, maxBlobSize: number | undefined) {
     this.#dialect = dialect;
     this.name = `sql-blob:${dialect.kind}`;
     this.#table = dialect.quote(table);
@@ -260,6 +271,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     this.#chunkTable = dialect.quote(`${table}_chunks`);
     this.#columns = columns;
     this.#chunked = chunked;
+    this.#hasChunkTable = hasChunkTable;
     this.#chunkSize = chunkSize;
     const q = (column: string): string => dialect.quote(column);
     this.#keyColumn = q('key');
@@ -319,8 +331,8 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       const problem = await dialect.keyColumnProblem(table);
       if (problem) throw new InvalidArgumentError(`the table ${table} cannot keep keys byte-exact: ${problem}`, { backend });
       const chunkColumns = await dialect.columns(`${table}_chunks`);
-      const chunked = columns.has('extra') && ['key', 'version', 'seq', 'data'].every((column) => chunkColumns?.has(column) === true);
-      return new SqlBlobBackend(dialect, table, columns, chunked, chunkSize, maxBlobSize);
+      const hasChunkTable = columns.has('extra') && ['key', 'version', 'seq', 'data'].every((column) => chunkColumns?.has(column) === true);
+      return new SqlBlobBackend(dialect, table, columns, hasChunkTable && options.inlineOnly !== true, hasChunkTable, chunkSize, maxBlobSize);
     } catch (error) {
       await dialect.close().catch(() => undefined);
       throw mapDatabaseError(error, backend, 'opening the table');
@@ -686,7 +698,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     try {
       await dialect.transaction(async (connection) => {
         const replaced: StoredRow[] = [];
-        if (this.#chunked) {
+        if (this.#hasChunkTable) {
           const { rows } = await connection.query(`SELECT ${this.#infoSelect} FROM ${this.#table} WHERE ${this.#keyColumn} IN (${list})${dialect.lockClause}`, parameters);
           for (const row of rows) {
             const parsed = this.#parse(row);
@@ -828,7 +840,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   async sweepOrphanChunks(options: { olderThan?: number | undefined } = {}): Promise<{ versions: number; bytes: number }> {
     const olderThan = options.olderThan ?? 3_600_000;
     if (!Number.isFinite(olderThan) || olderThan < 0) throw new InvalidArgumentError(`olderThan must be a non-negative number of milliseconds, got ${String(olderThan)}`, { backend: this.name });
-    if (!this.#chunked) return { versions: 0, bytes: 0 };
+    if (!this.#hasChunkTable) return { versions: 0, bytes: 0 };
     const dialect = this.#dialect;
     let versions = 0;
     let bytes = 0;

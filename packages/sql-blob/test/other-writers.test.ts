@@ -3,6 +3,8 @@
  * backend issues, plain copies and deletes), on every reachable database.
  */
 import { randomBytes } from 'node:crypto';
+import { Store } from '@stowage/core';
+import { SqlBlobBackend } from '@stowage/sql-blob';
 import { afterEach, describe, expect, it } from 'vitest';
 import { codeOf, openTestBackend, testDatabases } from './servers.ts';
 import { openRemoteStoreWriter } from './remote-store-writer.ts';
@@ -137,6 +139,29 @@ for (const { database, url, skip } of databases) {
       expect(problems).toEqual([]);
       expect([...casCodes].filter((code) => code !== 'OK' && code !== 'PRECONDITION_FAILED')).toEqual([]);
     }, 60_000);
+
+    it('keeps every object readable through data alone with inlineOnly, and refuses one that cannot fit before storing anything', async () => {
+      const { store: chunkedStore, backend: chunkedBackend, table } = await open();
+      const old = randomBytes(5000);
+      await chunkedStore.write('old.bin', old);
+      const inline = await SqlBlobBackend.open({ client: chunkedBackend.unwrap(), tableName: table, chunkSize: 1024, inlineOnly: true, maxBlobSize: 100_000 });
+      teardowns.push(() => inline.close());
+      const store = new Store(inline);
+      expect(store.capabilities).toMatchObject({ multipart: false, maxObjectSize: 100_000 });
+      const bytes = randomBytes(50_000);
+      await store.write('new.bin', bytes, { metadata: { by: 'stowage' } });
+      // What remote_store reads: SELECT data FROM … WHERE key = ?
+      const other = await openRemoteStoreWriter(chunkedBackend, table);
+      teardowns.push(() => other.close());
+      expect(Buffer.from(await other.readData('new.bin'))).toEqual(bytes);
+      expect(await codeOf(store.write('huge.bin', new Uint8Array(100_001)))).toBe('TOO_LARGE');
+      await expect(store.stat('huge.bin')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      // Chunked objects written before stay readable; rewriting one moves it inline and frees its chunks.
+      expect(Buffer.from(await store.readBytes('old.bin'))).toEqual(old);
+      await store.write('old.bin', old);
+      expect(Buffer.from(await other.readData('old.bin'))).toEqual(old);
+      expect(await inline.sweepOrphanChunks({ olderThan: 0 })).toEqual({ versions: 0, bytes: 0 });
+    });
 
     it('applies a compare-and-swap only to the version it read when another writer wrote in between', async () => {
       const { store, other } = await open();

@@ -16,6 +16,8 @@ export interface RemoteStoreWriter {
   delete(key: string): Promise<void>;
   /** A plain SQL copy of the main row (what a migration script does), `extra` included. */
   copyRow(from: string, to: string): Promise<void>;
+  /** remote_store's `read()`: the `data` column, all it knows of an object. */
+  readData(key: string): Promise<Buffer>;
   /** Runs any statement (`?` placeholders). */
   execute(sql: string, parameters?: readonly unknown[]): Promise<void>;
   close(): Promise<void>;
@@ -26,6 +28,7 @@ export async function openRemoteStoreWriter(backend: SqlBlobBackend, table: stri
   const kind = backend.name.slice('sql-blob:'.length);
   const quote = kind === 'mysql' ? (name: string) => `\`${name}\`` : (name: string) => `"${name}"`;
   let run: (sql: string, parameters: readonly unknown[]) => Promise<number>;
+  let select: (sql: string, parameters: readonly unknown[]) => Promise<Record<string, unknown>[]>;
   let close: () => Promise<void>;
   if (kind === 'sqlite') {
     const database = new Database((backend.unwrap() as { name: string }).name, { timeout: 0 });
@@ -40,6 +43,7 @@ export async function openRemoteStoreWriter(backend: SqlBlobBackend, table: stri
         }
       }
     };
+    select = async (sql, parameters) => database.prepare(sql).all(...parameters) as Record<string, unknown>[];
     close = async () => {
       database.close();
     };
@@ -52,6 +56,10 @@ export async function openRemoteStoreWriter(backend: SqlBlobBackend, table: stri
       const result = await own.query(sql.replace(/\?/g, () => `$${++index}`), [...parameters]);
       return result.rowCount ?? 0;
     };
+    select = async (sql, parameters) => {
+      let index = 0;
+      return (await own.query(sql.replace(/\?/g, () => `$${++index}`), [...parameters])).rows as Record<string, unknown>[];
+    };
     close = () => own.end();
   } else {
     const mysql = await import('mysql2/promise');
@@ -61,6 +69,7 @@ export async function openRemoteStoreWriter(backend: SqlBlobBackend, table: stri
       const [result] = (await own.query(sql, [...parameters])) as unknown as [{ affectedRows: number }];
       return result.affectedRows;
     };
+    select = async (sql, parameters) => ((await own.query(sql, [...parameters])) as unknown as [Record<string, unknown>[]])[0];
     close = () => own.end();
   }
   const t = quote(table);
@@ -90,6 +99,11 @@ export async function openRemoteStoreWriter(backend: SqlBlobBackend, table: stri
         `INSERT INTO ${t} (${k}, data, size, modified_at, content_type, digest, extra, user_metadata) SELECT ?, data, size, modified_at, content_type, digest, extra, user_metadata FROM ${t} WHERE ${k} = ?`,
         [to, from],
       );
+    },
+    async readData(key) {
+      const rows = await select(`SELECT data FROM ${t} WHERE ${k} = ?`, [key]);
+      if (!rows[0]) throw new Error(`remote_store: no row ${key}`);
+      return Buffer.from(rows[0].data as Uint8Array);
     },
     async execute(sql, parameters = []) {
       await run(sql, parameters);
