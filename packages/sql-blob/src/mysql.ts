@@ -16,10 +16,10 @@ async function run(client: Queryable, sql: string, params: readonly unknown[]): 
   return { rows: [], affected: (result as MySql.ResultSetHeader).affectedRows };
 }
 
-/** A MySQL/MariaDB dialect over a pool (owned when opened from a URL). */
 /** MySQL/MariaDB collations that compare keys byte for byte, without padding. */
 const BYTE_EXACT_COLLATIONS = new Set(['binary', 'utf8mb4_nopad_bin', 'utf8mb4_0900_bin']);
 
+/** A MySQL/MariaDB dialect over a pool (owned when opened from a URL). */
 export class MysqlDialect implements Dialect {
   readonly kind = 'mysql';
   readonly pointChunkAccess = true;

@@ -10,6 +10,7 @@ import type { Capabilities } from '../capabilities.ts';
 import { checkKnownFields, checkOptions, describeValue } from '../arguments.ts';
 import { AbortedError, InvalidArgumentError } from '../errors.ts';
 import { LayeredBackend, type Layer, type LayerCall } from './layer.ts';
+import { watchStream } from './streams.ts';
 
 interface Waiter {
   grant(): void;
@@ -140,34 +141,8 @@ class ConcurrencyLimitedBackend<C extends Capabilities> extends LayeredBackend<C
       release();
       throw error;
     }
-    return { ...result, body: onEnd(result.body, release) };
+    return { ...result, body: watchStream(result.body, { end: release }) };
   }
-}
-
-/** `body` unchanged, calling `done` once when it ends, fails or is cancelled. */
-function onEnd(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const next = await reader.read();
-          if (next.done) {
-            done();
-            controller.close();
-          } else controller.enqueue(next.value);
-        } catch (error) {
-          done();
-          controller.error(error);
-        }
-      },
-      async cancel(reason) {
-        done();
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
 
 /** Options of {@link rateLimitLayer}: at least one of the two rates. */
@@ -272,25 +247,8 @@ class RateLimitedBackend<C extends Capabilities> extends LayeredBackend<C> {
     const bytes = this.#bytes;
     if (!bytes) return result;
     const call: LayerCall = { operation: 'read', key, signal: options.signal };
-    const reader = result.body.getReader();
     const backend = this.inner.name;
-    const body = new ReadableStream<Uint8Array>(
-      {
-        async pull(controller) {
-          try {
-            const next = await reader.read();
-            if (next.done) return controller.close();
-            await bytes.take(next.value.byteLength, options.signal, call, backend);
-            controller.enqueue(next.value);
-          } catch (error) {
-            await reader.cancel(error).catch(() => undefined);
-            controller.error(error);
-          }
-        },
-        cancel: (reason) => reader.cancel(reason),
-      },
-      { highWaterMark: 0 },
-    );
+    const body = watchStream(result.body, { each: (chunk) => bytes.take(chunk.byteLength, options.signal, call, backend) });
     return { ...result, body };
   }
 

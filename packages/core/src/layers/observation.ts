@@ -10,6 +10,7 @@ import type { Backend, BackendReadResult, BackendWriteRequest, ObjectInfo } from
 import type { Capabilities } from '../capabilities.ts';
 import { isStowageError, type ErrorCode } from '../errors.ts';
 import { LayeredBackend, type Layer, type LayerCall } from './layer.ts';
+import { watchStream } from './streams.ts';
 
 /** An operation an observer sees start. */
 export interface ObservedCall extends LayerCall {
@@ -82,7 +83,7 @@ class ObservingBackend<C extends Capabilities> extends LayeredBackend<C> {
     const finish = once(observation, started);
     const open = (): Promise<BackendReadResult> => this.inner.read(key, options);
     return (observation.run ? observation.run(open) : open()).then(
-      (result) => ({ ...result, body: counted(result.body, finish) }),
+      (result) => ({ ...result, body: watchStream(result.body, { end: (how, error, delivered) => finish(how, error, delivered, 0) }) }),
       (error: unknown) => {
         finish('error', error, 0, 0);
         throw error;
@@ -129,36 +130,4 @@ function once(observation: Observation, started: number): Finish {
       // An observer's failure is its own: the operation's outcome stays what it was.
     }
   };
-}
-
-/** `body`, passed through unchanged, reporting its end (and the bytes it delivered) to `finish`. */
-function counted(body: ReadableStream<Uint8Array>, finish: Finish): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let delivered = 0;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        let next: ReadableStreamReadResult<Uint8Array>;
-        try {
-          next = await reader.read();
-        } catch (error) {
-          finish('error', error, delivered, 0);
-          controller.error(error);
-          return;
-        }
-        if (next.done) {
-          finish('ok', undefined, delivered, 0);
-          controller.close();
-          return;
-        }
-        delivered += next.value.byteLength;
-        controller.enqueue(next.value);
-      },
-      async cancel(reason) {
-        finish('cancelled', undefined, delivered, 0);
-        await reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
