@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { metrics, type Attributes, type MeterProvider } from '@opentelemetry/api';
-import { observingLayer, type Layer } from '@stowage/core';
+import { createNoopMeter, metrics, type Attributes, type MeterProvider } from '@opentelemetry/api';
+import { LayeredBackend, observingLayer, type Layer } from '@stowage/core';
 import { ATTRIBUTES, baseAttributes, checkFields, errorType, type CommonOptions } from './attributes.ts';
 import { INSTRUMENTATION_NAME } from './version.ts';
 
@@ -13,7 +13,8 @@ import { INSTRUMENTATION_NAME } from './version.ts';
 export interface MetricsOptions extends CommonOptions {
   /**
    * Where the meter comes from (default: the global one, `metrics.getMeterProvider()`, as it is when
-   * the layer is made: set the SDK up first, or pass its provider here).
+   * the layer is made: set the SDK up first, or pass its provider here). With the API's no-op meter
+   * the layer measures nothing and forwards every call unchanged.
    */
   meterProvider?: MeterProvider | undefined;
   /** Operations to leave unmeasured (for example `['health']`). */
@@ -52,6 +53,9 @@ export function metricsLayer(options?: MetricsOptions): Layer {
   const checked = checkFields(options, FIELDS, 'metricsLayer');
   const skip = new Set<string>(checked.skip ?? []);
   const meter = (checked.meterProvider ?? metrics.getMeterProvider()).getMeter(INSTRUMENTATION_NAME);
+  // The API alone hands out a no-op meter: then the layer forwards every call as it is, streams
+  // unwrapped, rather than measure into instruments that drop everything.
+  if (meter.constructor === createNoopMeter().constructor) return { name: 'metrics', wrap: (inner) => new LayeredBackend(inner) };
   const common: CommonOptions = { bucket: checked.bucket, attributes: checked.attributes };
   const duration = meter.createHistogram(METRICS.duration, {
     description: 'Duration of storage operations (a read until the end of its stream).',

@@ -48,13 +48,14 @@ export function tracingLayer(options?: TracingOptions): Layer {
   return observingLayer('tracing', (call) => {
     if (skip.has(call.operation)) return undefined;
     const parent = context.active();
-    const span = tracer.startSpan(`${call.operation} ${common.bucket ?? call.backend}`, { kind: SpanKind.CLIENT, attributes: startAttributes(call, common, recordKeys) }, parent);
-    // A span nobody records (the API alone, or sampled out) costs nothing more: the operation runs
-    // as if untraced, its stream unwrapped.
+    const span = tracer.startSpan(`${call.operation} ${common.bucket ?? call.backend}`, { kind: SpanKind.CLIENT }, parent);
+    // A span nobody records (the API alone, or sampled out) costs nothing more: its attributes are
+    // never built, and the operation runs as if untraced, its stream unwrapped.
     if (!span.isRecording()) {
       span.end();
       return undefined;
     }
+    span.setAttributes(startAttributes(call, common, recordKeys));
     const active = trace.setSpan(parent, span);
     return {
       run: (operation) => context.with(active, operation),
