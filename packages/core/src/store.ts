@@ -216,6 +216,11 @@ export class Store<C extends Capabilities = Capabilities> {
   readonly #backend: Backend<C>;
   /** The adapter's backend wrapped in the `layers` given: what stores made from this one build on. */
   readonly #base: Backend<C>;
+  /**
+   * What a call without options of its own goes to: {@link #base} when the store has neither retries
+   * nor a time limit (its own layers would only pass the call on), else {@link #backend}.
+   */
+  readonly #direct: Backend<C>;
   readonly #root: string;
   readonly #maxSize: number | undefined;
   readonly #strict: boolean;
@@ -234,6 +239,7 @@ export class Store<C extends Capabilities = Capabilities> {
     // Outermost, so that each attempt passes through every layer again; their order is what
     // RELIABILITY.md describes: a read resumes under the retry policy, each attempt has the time limit.
     this.#backend = applyLayers(this.#base, [retryLayer(this.#retry ?? false), resumableReadsLayer(this.#retry ?? false), timeoutLayer(this.#timeoutMs)]);
+    this.#direct = this.#retry === undefined && this.#timeoutMs === undefined ? this.#base : this.#backend;
     backend = this.#backend;
     this.#reserved = reservedSegmentSet(backend.capabilities.reservedSegments);
     this.#root = normalizeRoot(options.root);
@@ -380,14 +386,21 @@ export class Store<C extends Capabilities = Capabilities> {
    * where nothing is repeated) for the store's reliability layers; what fails is given the caller's
    * key by {@link #fail}.
    */
-  async #call<T>(key: string | undefined, options: OperationOptions, run: (context: OperationContext) => Promise<T>): Promise<T> {
+  async #call<T>(key: string | undefined, options: OperationOptions, run: (context: OperationContext, backend: Backend<C>) => Promise<T>): Promise<T> {
     const { signal } = options;
     throwIfAborted(signal, key, this.#backend.name);
     const context: OperationContext = { signal };
-    if (options.retry !== undefined) context.retry = resolveRetryPolicy(options.retry) ?? false;
-    if (options.timeoutMs !== undefined) context.timeoutMs = checkTimeout(options.timeoutMs);
+    let backend = this.#direct;
+    if (options.retry !== undefined) {
+      context.retry = resolveRetryPolicy(options.retry) ?? false;
+      backend = this.#backend;
+    }
+    if (options.timeoutMs !== undefined) {
+      context.timeoutMs = checkTimeout(options.timeoutMs);
+      backend = this.#backend;
+    }
     try {
-      return await run(context);
+      return await run(context, backend);
     } catch (error) {
       this.#fail(error, key, signal);
     }
@@ -398,7 +411,7 @@ export class Store<C extends Capabilities = Capabilities> {
   /** The object's metadata; `NotFoundError` when missing. */
   async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
     const full = this.#absolute(key);
-    const info = await this.#call(key, options, (context) => this.#backend.stat(full, context));
+    const info = await this.#call(key, options, (context, backend) => backend.stat(full, context));
     return this.#info(info);
   }
 
@@ -435,7 +448,7 @@ export class Store<C extends Capabilities = Capabilities> {
         return { info, body: emptyStream(), range: { offset, length: 0 } };
       }
     }
-    const result: BackendReadResult = await this.#call(key, options, (context) => this.#backend.read(full, { ...context, range }));
+    const result: BackendReadResult = await this.#call(key, options, (context, backend) => backend.read(full, { ...context, range }));
     return {
       info: this.#info(result.info),
       body: guardReadStream(result.body, signal, key, this.#backend.name),
@@ -535,10 +548,10 @@ export class Store<C extends Capabilities = Capabilities> {
         bytesWritten: metered.bytes,
       };
     };
-    const info = await this.#call(key, options, (context) => {
+    const info = await this.#call(key, options, (context, backend) => {
       const first = request(source, context);
       if (isReplayableBody(body)) first.again = () => request(toSource(body, key), context);
-      return this.#backend.write(full, first);
+      return backend.write(full, first);
     });
     return this.#info(info);
   }
@@ -565,7 +578,7 @@ export class Store<C extends Capabilities = Capabilities> {
   /** Deletes the object; deleting a missing key succeeds. */
   async delete(key: string, options: OperationOptions = {}): Promise<void> {
     const full = this.#absolute(key);
-    await this.#call(key, options, (context) => this.#backend.delete(full, context));
+    await this.#call(key, options, (context, backend) => backend.delete(full, context));
   }
 
   /** Deletes several objects (missing ones are ignored), in batches the backend can take. */
@@ -573,9 +586,9 @@ export class Store<C extends Capabilities = Capabilities> {
     const all = Array.from(keys, (key) => this.#absolute(key));
     for (let i = 0; i < all.length; i += DELETE_BATCH) {
       const batch = all.slice(i, i + DELETE_BATCH);
-      await this.#call(undefined, options, async (context) => {
-        if (this.#backend.deleteMany) await this.#backend.deleteMany(batch, context);
-        else for (const key of batch) await this.#backend.delete(key, context);
+      await this.#call(undefined, options, async (context, backend) => {
+        if (backend.deleteMany) await backend.deleteMany(batch, context);
+        else for (const key of batch) await backend.delete(key, context);
       });
     }
   }
@@ -594,10 +607,10 @@ export class Store<C extends Capabilities = Capabilities> {
     if (options.cursor !== undefined && (typeof options.cursor !== 'string' || options.cursor === '')) throw new InvalidArgumentError('cursor must be a non-empty string from a previous page');
     const { signal } = options;
     if (options.delimiter === '/' && !this.#backend.capabilities.listDelimiter) {
-      return this.#call(prefix, options, (context) => this.#listFolded(this.#root + prefix, limit, options.cursor, context));
+      return this.#call(prefix, options, (context, backend) => this.#listFolded(backend, this.#root + prefix, limit, options.cursor, context));
     }
-    const page = await this.#call(prefix, options, (context) =>
-      this.#backend.list({ ...context, prefix: this.#root + prefix, delimiter: options.delimiter, limit, cursor: options.cursor }),
+    const page = await this.#call(prefix, options, (context, backend) =>
+      backend.list({ ...context, prefix: this.#root + prefix, delimiter: options.delimiter, limit, cursor: options.cursor }),
     );
     if (this.#root === '') return page;
     return {
@@ -608,7 +621,7 @@ export class Store<C extends Capabilities = Capabilities> {
   }
 
   /** The delimiter emulated over a flat listing, for backends without `listDelimiter`. */
-  async #listFolded(prefix: string, limit: number, cursor: string | undefined, context: OperationContext): Promise<ListPage> {
+  async #listFolded(backend: Backend<C>, prefix: string, limit: number, cursor: string | undefined, context: OperationContext): Promise<ListPage> {
     const items: ListEntry[] = [];
     const prefixes: string[] = [];
     // The cursor carries the last folder returned, so that a folder whose keys span backend pages is
@@ -616,7 +629,7 @@ export class Store<C extends Capabilities = Capabilities> {
     let [backendCursor, lastPrefix] = cursor === undefined ? [undefined, undefined] : decodeFoldedCursor(cursor);
     while (items.length + prefixes.length < limit) {
       // Each backend item adds at most one entry, so asking for what is left never overfills the page.
-      const page = await this.#backend.list({ ...context, prefix, limit: limit - items.length - prefixes.length, cursor: backendCursor });
+      const page = await backend.list({ ...context, prefix, limit: limit - items.length - prefixes.length, cursor: backendCursor });
       for (const item of page.items) {
         const slash = item.key.indexOf('/', prefix.length);
         if (slash === -1) items.push({ ...item, key: this.#relative(item.key) });
@@ -698,7 +711,7 @@ export class Store<C extends Capabilities = Capabilities> {
     const ifNoneMatch = this.#copyCondition(options, to);
     if (this.#strict) await this.#checkHierarchy(to, options.signal);
     if (this.#backend.copy && this.#backend.capabilities.copy === 'native') {
-      const info = await this.#call(from, options, (context) => this.#backend.copy!(source, target, { ...context, ifNoneMatch }));
+      const info = await this.#call(from, options, (context, backend) => backend.copy!(source, target, { ...context, ifNoneMatch }));
       return this.#info(info);
     }
     return this.#copyThrough(from, to, ifNoneMatch, options);
@@ -712,7 +725,7 @@ export class Store<C extends Capabilities = Capabilities> {
     if (source === target) return this.stat(from, options);
     if (this.#strict) await this.#checkHierarchy(to, options.signal);
     if (this.#backend.move && this.#backend.capabilities.move !== 'emulated') {
-      const info = await this.#call(from, options, (context) => this.#backend.move!(source, target, { ...context, ifNoneMatch }));
+      const info = await this.#call(from, options, (context, backend) => backend.move!(source, target, { ...context, ifNoneMatch }));
       return this.#info(info);
     }
     const info = await this.copy(from, to, options);
@@ -751,12 +764,12 @@ export class Store<C extends Capabilities = Capabilities> {
     if (options.contentType !== undefined) validateContentType(options.contentType, key as string);
     const signer = this.#signer;
     if (signer) return this.#call(key as string, {}, async () => signer.sign(full, { method, expiresIn, contentType: options.contentType }));
-    return this.#call(key as string, {}, () => this.#backend.signUrl!(full, { ...options, method, expiresIn }));
+    return this.#call(key as string, {}, (_context, backend) => backend.signUrl!(full, { ...options, method, expiresIn }));
   }
 
   /** Resolves when the backend answers; throws a `StowageError` (usually `UNAVAILABLE`) otherwise. */
   async health(options: OperationOptions = {}): Promise<void> {
-    await this.#call(undefined, options, (context) => this.#backend.health(context));
+    await this.#call(undefined, options, (context, backend) => backend.health(context));
   }
 
   /**
