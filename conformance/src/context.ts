@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Store, type Backend } from '@stowage/core';
-import type { CaseContext, ConformanceCase, ResolvedSuiteOptions, StoreFactory, SuiteOptions } from './types.ts';
+import type { CaseContext, ConformanceCase, OtherWriter, ResolvedSuiteOptions, StoreFactory, SuiteOptions } from './types.ts';
 
 /** 1 MiB: the default chunk size, and the size of core's body slices. */
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
@@ -56,8 +56,20 @@ export interface PreparedContext {
   cleanup(): Promise<void>;
 }
 
-/** Creates a fresh context for one case below `base`. */
-export function prepareContext(base: Store, options: ResolvedSuiteOptions): PreparedContext {
+/** An other writer that takes keys relative to `store`, as the case sees them. */
+function boundOtherWriter(writer: OtherWriter, store: Store): OtherWriter {
+  const full = (key: string): string => `${store.root}${key}`;
+  return {
+    name: writer.name,
+    metadata: writer.metadata,
+    write: (key, body, options) => writer.write(full(key), body, options),
+    delete: (key) => writer.delete(full(key)),
+    copy: (from, to) => writer.copy(full(from), full(to)),
+  };
+}
+
+/** Creates a fresh context for one case below `base` (with the fixture's other writer, when it has one). */
+export function prepareContext(base: Store, options: ResolvedSuiteOptions, fixture: { otherWriter?: OtherWriter | undefined } = {}): PreparedContext {
   const folder = `t-${randomToken()}`;
   const store = base.at(`${folder}/`);
   const folders = [folder];
@@ -72,6 +84,7 @@ export function prepareContext(base: Store, options: ResolvedSuiteOptions): Prep
       folders.push(name);
       return base.at(`${name}/`);
     },
+    ...(fixture.otherWriter ? { otherWriter: boundOtherWriter(fixture.otherWriter, store) } : {}),
   };
   return {
     context,
@@ -113,13 +126,32 @@ function isStore(value: unknown): value is Store {
   return typeof v === 'object' && v !== null && typeof v.write === 'function' && typeof v.at === 'function' && typeof v.list === 'function';
 }
 
-/** Calls the factory and normalizes its result to a store and a teardown. */
-export async function openFactory(factory: StoreFactory): Promise<{ store: Store; teardown: () => Promise<void> }> {
+/** What {@link openFactory} makes of a factory's result. */
+export interface OpenedFactory {
+  store: Store;
+  /** The fixture's other writer, when it supplied one. */
+  otherWriter?: OtherWriter | undefined;
+  /** Closes the other writer, then runs the factory's teardown. */
+  teardown: () => Promise<void>;
+}
+
+/** Calls the factory and normalizes its result to a store, its other writer and a teardown. */
+export async function openFactory(factory: StoreFactory): Promise<OpenedFactory> {
   const result = await factory();
   if (isStore(result)) return { store: result, teardown: async () => {} };
   if (typeof result === 'object' && result !== null && 'store' in result && isStore(result.store)) {
-    const teardown = result.teardown;
-    return { store: result.store, teardown: async () => void (await teardown?.()) };
+    const { teardown, otherWriter } = result;
+    return {
+      store: result.store,
+      otherWriter,
+      teardown: async () => {
+        try {
+          await otherWriter?.close?.();
+        } finally {
+          await teardown?.();
+        }
+      },
+    };
   }
   throw new TypeError('the conformance factory must return a Store from @stowage/core, or { store, teardown }');
 }

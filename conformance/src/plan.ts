@@ -7,7 +7,7 @@
 import type { Capabilities } from '@stowage/core';
 import { allCases } from './cases/index.ts';
 import { isDeclared } from './cases/define.ts';
-import { GROUP_NAMES, type ConformanceCase, type Overrides } from './types.ts';
+import { GROUP_NAMES, type ConformanceCase, type OtherWriter, type Overrides } from './types.ts';
 
 /** Whether the override key `key` covers `testCase`: its id, its group, or an id prefix ending before a `/`. */
 export function overrideCovers(key: string, testCase: ConformanceCase): boolean {
@@ -43,9 +43,17 @@ export function overrideReason(testCase: ConformanceCase, overrides: Overrides |
   return best === undefined ? undefined : overrides[best];
 }
 
-/** Why a case does not apply to a backend with these capabilities, or undefined when it does. */
-export function notApplicableReason(testCase: ConformanceCase, capabilities: Capabilities): string | undefined {
-  const { capability, requires } = testCase;
+/**
+ * Why a case does not apply to a backend with these capabilities (and a fixture with or without an
+ * other writer), or undefined when it does.
+ */
+export function notApplicableReason(testCase: ConformanceCase, capabilities: Capabilities, fixture: { otherWriter?: OtherWriter | undefined } = {}): string | undefined {
+  const { capability, requires, needs } = testCase;
+  if (needs !== undefined) {
+    if (!fixture.otherWriter) return 'the fixture supplies no other writer (otherWriter) to write beside stowage';
+    if (needs === 'other-writer-metadata' && !fixture.otherWriter.metadata) return `the other writer (${fixture.otherWriter.name}) writes no user metadata`;
+    if (needs === 'other-writer-metadata' && !capabilities.userMetadata) return 'the backend does not declare userMetadata';
+  }
   if (capability === undefined || requires === undefined) return undefined;
   const declared = isDeclared(capabilities, capability);
   if (requires === 'declared' && !declared) return `the backend does not declare ${capability}`;

@@ -10,13 +10,13 @@ import { isStowageError, type Capabilities, type CapabilityName, type Store } fr
 import { allCases } from './cases/index.ts';
 import { caseTimeout, openFactory, prepareContext, randomToken, resolveSuiteOptions, withTimeout } from './context.ts';
 import { notApplicableReason, overrideMessage, overrideReason, validateOverrides } from './plan.ts';
-import type { ConformanceCase, GroupName, Overrides, ResolvedSuiteOptions, StoreFactory, SuiteOptions } from './types.ts';
+import type { ConformanceCase, GroupName, OtherWriter, Overrides, ResolvedSuiteOptions, StoreFactory, SuiteOptions } from './types.ts';
 
 /** Options of {@link runConformance}. */
 export interface RunConformanceOptions extends SuiteOptions {
   /** What is being certified, for the report (default: the backend's name). */
   name?: string | undefined;
-  /** Creates the store under test; called once. */
+  /** Creates the store under test (and, for the `other-writers` group, another writer beside it); called once. */
   factory: StoreFactory;
   /** Named gaps of the server under test; see {@link Overrides}. */
   overrides?: Overrides | undefined;
@@ -125,15 +125,22 @@ function errorOf(error: unknown): NonNullable<CaseResult['error']> {
 }
 
 /** Runs one case on `base` and reports how it ended; never throws. */
-async function runCase(testCase: ConformanceCase, base: Store, variant: Variant, options: ResolvedSuiteOptions, overrides: Overrides | undefined): Promise<CaseResult> {
+async function runCase(
+  testCase: ConformanceCase,
+  base: Store,
+  variant: Variant,
+  options: ResolvedSuiteOptions,
+  overrides: Overrides | undefined,
+  fixture: { otherWriter?: OtherWriter | undefined },
+): Promise<CaseResult> {
   const result = { id: testCase.id, group: testCase.group, name: testCase.name, variant };
   // Applicability first: an override cannot make a case that does not apply count as a gap.
-  const notApplicable = notApplicableReason(testCase, base.capabilities);
+  const notApplicable = notApplicableReason(testCase, base.capabilities, fixture);
   if (notApplicable !== undefined) return { ...result, status: 'not-applicable', reason: notApplicable, durationMs: 0 };
   const reason = overrideReason(testCase, overrides);
   if (reason !== undefined) return { ...result, status: 'skipped', reason: overrideMessage(reason), durationMs: 0 };
   const started = performance.now();
-  const prepared = prepareContext(base, options);
+  const prepared = prepareContext(base, options, fixture);
   try {
     await withTimeout(testCase.run(prepared.context), caseTimeout(testCase, options), testCase.id);
     return { ...result, status: 'passed', durationMs: Math.round(performance.now() - started) };
@@ -198,14 +205,14 @@ export async function runConformance(options: RunConformanceOptions): Promise<Co
   const rooted = options.rooted !== false;
   const startedAt = new Date();
   const started = performance.now();
-  const { store, teardown } = await openFactory(options.factory);
+  const { store, teardown, otherWriter } = await openFactory(options.factory);
   const results: CaseResult[] = [];
   try {
     const variants: [Variant, Store][] = [['bare', store]];
     if (rooted) variants.push(['rooted', store.at(`rooted-${randomToken()}/`)]);
     for (const [variant, base] of variants) {
       for (const testCase of cases) {
-        const result = await runCase(testCase, base, variant, suite, options.overrides);
+        const result = await runCase(testCase, base, variant, suite, options.overrides, { otherWriter });
         results.push(result);
         options.onResult?.(result);
       }

@@ -20,6 +20,7 @@ export const GROUP_NAMES = [
   'hierarchy',
   'signed-url',
   'sweep',
+  'other-writers',
 ] as const;
 
 /** One of the case groups, such as `'range'`. */
@@ -70,6 +71,39 @@ export interface CaseContext {
    * to prove that a store never sees keys outside its root. Cleaned up with the case.
    */
   sibling(): Store;
+  /**
+   * The fixture's other writer, bound to this case's store: it takes keys as the case's store sees
+   * them. Present only where the factory supplied one (the `other-writers` group needs it).
+   */
+  readonly otherWriter?: OtherWriter | undefined;
+}
+
+/**
+ * Another program writing the same table, bucket or folder without going through stowage: plain SQL
+ * (the statements the Python `remote_store` backend issues), the bare SDK of a cloud service, the
+ * filesystem. An adapter's test fixture supplies one with its store (see {@link StoreFactoryResult})
+ * and the `other-writers` group writes beside stowage with it.
+ *
+ * Keys are given as the backend receives them (the store's root included); the fixture maps them
+ * onto the table, bucket or folder the way its adapter does (a bucket prefix, a base folder).
+ */
+export interface OtherWriter {
+  /** What it is, for reports: `'plain SQL (remote_store)'`, `'the bare AWS SDK'`. */
+  readonly name: string;
+  /**
+   * Whether {@link OtherWriter.write} stores user metadata the way that program does (so that
+   * stowage must read it back exactly): `true` for any Unicode value, `'latin-1'` for values of
+   * characters up to U+00FF only (the bare JavaScript SDKs: Node's header check refuses the others).
+   */
+  readonly metadata?: boolean | 'latin-1' | undefined;
+  /** Creates or overwrites `key` with `body` (and `metadata`, where {@link OtherWriter.metadata}), as that program does. */
+  write(key: string, body: Uint8Array, options?: { metadata?: Record<string, string> | undefined }): Promise<void>;
+  /** Deletes `key` as that program does; a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Copies `from` to `to` as that program does (a server-side copy, `INSERT … SELECT`, a file copy). */
+  copy(from: string, to: string): Promise<void>;
+  /** Releases what the writer opened; called with the factory's teardown. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -77,6 +111,13 @@ export interface CaseContext {
  * `maxObjectSize`), or only where it is not (the refusal checks). Without it the case always runs.
  */
 export type CaseRequirement = 'declared' | 'undeclared';
+
+/**
+ * What a case needs of the fixture besides the store: `'other-writer'` (the factory supplied an
+ * {@link OtherWriter}), `'other-writer-metadata'` (one that writes user metadata, on a backend that
+ * stores it). Where the fixture lacks it the case does not apply, and the report says why.
+ */
+export type FixtureRequirement = 'other-writer' | 'other-writer-metadata';
 
 /** One conformance case, as data: the runner decides where and how it runs. */
 export interface ConformanceCase {
@@ -90,6 +131,8 @@ export interface ConformanceCase {
   readonly capability?: CapabilityName | undefined;
   /** Run only where {@link ConformanceCase.capability} is declared, or only where it is not. */
   readonly requires?: CaseRequirement | undefined;
+  /** What the case needs of the fixture besides the store. */
+  readonly needs?: FixtureRequirement | undefined;
   /** Moves large bodies: gets four times the normal time limit. */
   readonly slow?: boolean | undefined;
   /** The check itself. Throws (an `AssertionError` or the unexpected error) when the backend breaks the contract. */
@@ -106,7 +149,14 @@ export interface ConformanceCase {
 export type Overrides = Readonly<Record<string, string>>;
 
 /** What a factory returns: a store, or a store and how to release what the factory opened. */
-export type StoreFactoryResult = Store | { store: Store; teardown?: (() => void | Promise<void>) | undefined };
+export type StoreFactoryResult =
+  | Store
+  | {
+      store: Store;
+      teardown?: (() => void | Promise<void>) | undefined;
+      /** Another program on the same storage, for the `other-writers` group (its `close` runs before `teardown`). */
+      otherWriter?: OtherWriter | undefined;
+    };
 
 /** Creates the store under test. Called once per suite run; the suite roots every case below it. */
 export type StoreFactory = () => StoreFactoryResult | Promise<StoreFactoryResult>;

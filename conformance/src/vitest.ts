@@ -27,13 +27,14 @@ import {
   keysCases,
   listingCases,
   metadataCases,
+  otherWritersCases,
   rangeCases,
   signedUrlCases,
   sweepCases,
 } from './cases/index.ts';
 import { caseTimeout, openFactory, prepareContext, randomToken, resolveSuiteOptions } from './context.ts';
 import { notApplicableReason, overrideMessage, overrideReason, validateOverrides } from './plan.ts';
-import type { ConformanceCase, Overrides, ResolvedSuiteOptions, StoreFactory, SuiteOptions } from './types.ts';
+import type { ConformanceCase, OtherWriter, Overrides, ResolvedSuiteOptions, StoreFactory, SuiteOptions } from './types.ts';
 
 /** Options of {@link describeConformance} and the per-group functions. */
 export interface DescribeConformanceOptions extends SuiteOptions {
@@ -51,7 +52,7 @@ export interface DescribeConformanceOptions extends SuiteOptions {
 }
 
 /** Registers one test per case, grouped by case group, against the store `getStore` returns at run time. */
-function registerCases(getStore: () => Store, cases: readonly ConformanceCase[], overrides: Overrides | undefined, options: ResolvedSuiteOptions): void {
+function registerCases(getStore: () => Store, getWriter: () => OtherWriter | undefined, cases: readonly ConformanceCase[], overrides: Overrides | undefined, options: ResolvedSuiteOptions): void {
   const groups = new Map<string, ConformanceCase[]>();
   for (const testCase of cases) groups.set(testCase.group, [...(groups.get(testCase.group) ?? []), testCase]);
   for (const [group, groupCases] of groups) {
@@ -68,9 +69,10 @@ function registerCases(getStore: () => Store, cases: readonly ConformanceCase[],
           async (context) => {
             const store = getStore();
             // Capabilities are known only once the factory has run, so applicability is decided here.
-            const notApplicable = notApplicableReason(testCase, store.capabilities);
+            const fixture = { otherWriter: getWriter() };
+            const notApplicable = notApplicableReason(testCase, store.capabilities, fixture);
             if (notApplicable !== undefined) context.skip(`not applicable: ${notApplicable}`);
-            const prepared = prepareContext(store, options);
+            const prepared = prepareContext(store, options, fixture);
             try {
               await testCase.run(prepared.context);
             } finally {
@@ -100,10 +102,11 @@ function describeCases(title: string, options: DescribeConformanceOptions, cases
     afterAll(async () => {
       await opened?.teardown();
     }, suite.timeout);
-    registerCases(store, cases, options.overrides, suite);
+    const writer = (): OtherWriter | undefined => opened?.otherWriter;
+    registerCases(store, writer, cases, options.overrides, suite);
     if (options.rooted !== false) {
       describe('rooted store', () => {
-        registerCases(() => (rooted ??= store().at(`rooted-${randomToken()}/`)), cases, options.overrides, suite);
+        registerCases(() => (rooted ??= store().at(`rooted-${randomToken()}/`)), writer, cases, options.overrides, suite);
       });
     }
   });
@@ -181,4 +184,18 @@ export function describeSignedUrl(options: DescribeConformanceOptions): void {
 /** Registers the `sweep` group: the maintenance sweep reports consistently and never touches objects. */
 export function describeSweep(options: DescribeConformanceOptions): void {
   describeCases('stowage conformance (sweep)', options, sweepCases);
+}
+
+/**
+ * Registers the `other-writers` group: another program (the factory's `otherWriter`: plain SQL, the
+ * bare SDK, the filesystem) overwrites, deletes, re-creates and copies keys beside stowage, also
+ * concurrently. Without an `otherWriter` its cases are skipped as not applicable.
+ *
+ * @example
+ * ```ts
+ * describeOtherWriters({ name: 'my-adapter', factory: async () => ({ store, otherWriter: myRawWriter }) })
+ * ```
+ */
+export function describeOtherWriters(options: DescribeConformanceOptions): void {
+  describeCases('stowage conformance (other-writers)', options, otherWritersCases);
 }

@@ -14,11 +14,12 @@ import { hierarchyCases } from './hierarchy.ts';
 import { keysCases } from './keys.ts';
 import { listingCases } from './listing.ts';
 import { metadataCases } from './metadata.ts';
+import { otherWritersCases } from './other-writers.ts';
 import { rangeCases } from './range.ts';
 import { signedUrlCases } from './signed-url.ts';
 import { sweepCases } from './sweep.ts';
 
-export { atomicityCases, bodiesCases, conditionalCases, copyMoveCases, deleteCases, healthCases, hierarchyCases, keysCases, listingCases, metadataCases, rangeCases, signedUrlCases, sweepCases };
+export { atomicityCases, bodiesCases, conditionalCases, copyMoveCases, deleteCases, healthCases, hierarchyCases, keysCases, listingCases, metadataCases, otherWritersCases, rangeCases, signedUrlCases, sweepCases };
 
 /** The cases of each group, by group name, in run order. */
 export const caseGroups: Readonly<Record<GroupName, readonly ConformanceCase[]>> = Object.freeze({
@@ -35,6 +36,7 @@ export const caseGroups: Readonly<Record<GroupName, readonly ConformanceCase[]>>
   hierarchy: hierarchyCases,
   'signed-url': signedUrlCases,
   sweep: sweepCases,
+  'other-writers': otherWritersCases,
 });
 
 /** Every case, group by group. */

@@ -8,6 +8,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PreconditionFailedError,
+  SweepTally,
   UnavailableError,
   checkOptions,
   compareUtf8,
@@ -19,12 +20,14 @@ import {
   type BackendCopyOptions,
   type BackendListOptions,
   type BackendReadResult,
+  type BackendSweepOptions,
   type BackendWriteRequest,
   type ByteRange,
   type ListEntry,
   type ListPage,
   type ObjectInfo,
   type OperationContext,
+  type SweepResult,
 } from '@stowage/core';
 import type { Connection, Dialect, DialectKind, Snapshot } from './dialect.ts';
 import { toBuffer } from './dialect.ts';
@@ -47,6 +50,10 @@ import {
   type StowageExtra,
 } from './rows.ts';
 import type { JournalMode } from './sqlite.ts';
+
+
+/** What the SQL blob backend's sweep looks for. */
+const SQL_BLOB_SWEEP_KINDS = [{ kind: 'chunks', description: 'chunk rows of versions no object points at (a dead writer\'s, or those of rows another program overwrote or deleted)' }] as const;
 
 /** What the SQL blob adapter declares on a table with every column and a chunk table (capabilities are computed at open). */
 export const SQL_BLOB_CAPABILITIES: {
@@ -840,35 +847,59 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   async sweepOrphanChunks(options: { olderThan?: number | undefined } = {}): Promise<{ versions: number; bytes: number }> {
     const olderThan = options.olderThan ?? 3_600_000;
     if (!Number.isFinite(olderThan) || olderThan < 0) throw new InvalidArgumentError(`olderThan must be a non-negative number of milliseconds, got ${String(olderThan)}`, { backend: this.name });
-    if (!this.#hasChunkTable) return { versions: 0, bytes: 0 };
+    const tally = new SweepTally({ dryRun: false }, SQL_BLOB_SWEEP_KINDS);
+    await this.#sweepChunks(tally, '', olderThan);
+    const [chunks] = tally.result().kinds;
+    return { versions: chunks?.removed ?? 0, bytes: chunks?.bytes ?? 0 };
+  }
+
+  /**
+   * Reclaims the chunk rows of versions no object points at, under `prefix`: a dead writer's staged
+   * chunks, and those of objects another program overwrote, deleted or re-created (their rows no
+   * longer name them). Versions younger than `olderThanMs` are kept, since their writer may still
+   * be running. Objects are never touched. A maintenance call: it scans the whole chunk table.
+   */
+  async sweep(options: BackendSweepOptions): Promise<SweepResult> {
+    const tally = new SweepTally(options, SQL_BLOB_SWEEP_KINDS);
+    if (!this.#hasChunkTable) tally.note('this table has no chunk table, so no write leaves anything behind');
+    await this.#sweepChunks(tally, options.prefix, options.olderThanMs);
+    return tally.result();
+  }
+
+  async #sweepChunks(tally: SweepTally, prefix: string, olderThanMs: number): Promise<void> {
+    if (!this.#hasChunkTable) return;
     const dialect = this.#dialect;
-    let versions = 0;
-    let bytes = 0;
     try {
       const { rows } = await dialect.query(
         `SELECT ${this.#keyColumn} AS k, version AS v, SUM(${dialect.lengthOf('data')}) AS b FROM ${this.#chunkTable} GROUP BY ${this.#keyColumn}, version`,
       );
-      const cutoff = Date.now() - olderThan;
+      const cutoff = Date.now() - olderThanMs;
       for (const row of rows) {
         const key = dialect.keyFromRow(row.k);
+        if (!key.startsWith(prefix)) continue;
         const version = String(row.v);
         // Without a time in its id the version predates timed ids: old enough.
-        if ((versionTime(version) ?? 0) > cutoff) continue;
-        const removed = await dialect.transaction(async (connection) => {
-          const current = await this.#row(connection, key, { lock: true });
-          if (current?.chunks?.version === version) return false;
-          await connection.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [dialect.keyParameter(key), version]);
-          return true;
-        });
-        if (removed) {
-          versions++;
-          bytes += Number(row.b ?? 0);
+        const created = versionTime(version);
+        if ((created ?? 0) > cutoff) continue;
+        // A version the key's current row points at is the object itself: never counted.
+        if (tally.dryRun) {
+          const current = await dialect.transaction((connection) => this.#row(connection, key, { lock: false }));
+          if (current?.chunks?.version === version) continue;
         }
+        await tally.reclaim(
+          { kind: 'chunks', id: `${key}@${version}`, key, size: Number(row.b ?? 0), reason: 'orphan', ...(created === undefined ? {} : { modified: new Date(created) }) },
+          () =>
+            dialect.transaction(async (connection) => {
+              const current = await this.#row(connection, key, { lock: true });
+              if (current?.chunks?.version === version) return false;
+              await connection.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [dialect.keyParameter(key), version]);
+              return true;
+            }),
+        );
       }
     } catch (error) {
       throw this.#fail(error, 'sweeping orphan chunks');
     }
-    return { versions, bytes };
   }
 
   async health(context: OperationContext = {}): Promise<void> {

@@ -56,7 +56,11 @@ for (const { database, url, skip } of databases) {
       expect(info.etag).not.toBe(before.etag);
       expect(info.sha256).toBeUndefined();
       expect(await codeOf(store.write('big.bin', 'x', { ifMatch: before.etag }))).toBe('PRECONDITION_FAILED');
+      const dry = await store.sweep({ olderThanMs: 0, dryRun: true });
+      expect(dry.kinds).toMatchObject([{ kind: 'chunks', found: 1, removed: 0, bytes: 5000 }]);
+      expect(dry.items).toMatchObject([{ kind: 'chunks', key: 'big.bin', reason: 'orphan', removed: false }]);
       expect(await backend.sweepOrphanChunks({ olderThan: 0 })).toEqual({ versions: 1, bytes: 5000 });
+      expect((await store.sweep({ olderThanMs: 0 })).found).toBe(0);
       expect(await store.readText('big.bin')).toBe('small now');
       // A chunked object written again over the foreign row reads whole.
       await store.write('big.bin', big);

@@ -6,7 +6,10 @@
  * file), as another process would.
  */
 import Database from 'better-sqlite3';
-import type { SqlBlobBackend } from '@stowage/sql-blob';
+import type { Store } from '@stowage/core';
+import type { OtherWriter } from '@stowage/conformance';
+import type { SqlBlobBackend, SqlBlobOptions } from '@stowage/sql-blob';
+import { openTestBackend, type TestDatabase } from './servers.ts';
 
 /** A writer that shares the table with stowage without going through it. */
 export interface RemoteStoreWriter {
@@ -110,4 +113,27 @@ export async function openRemoteStoreWriter(backend: SqlBlobBackend, table: stri
     },
     close,
   };
+}
+
+/** The remote_store writer as the conformance kit's other writer (`remote_store` keeps user metadata as JSON). */
+export function asOtherWriter(writer: RemoteStoreWriter): OtherWriter {
+  return {
+    name: 'plain SQL (remote_store)',
+    metadata: true,
+    write: (key, body, options) => writer.write(key, body, options?.metadata),
+    delete: (key) => writer.delete(key),
+    copy: (from, to) => writer.copyRow(from, to),
+    close: () => writer.close(),
+  };
+}
+
+/** A conformance factory: a fresh backend on its own table, with a remote_store writer beside it. */
+export async function openWithOtherWriter(
+  database: TestDatabase,
+  url: string | undefined,
+  options: Omit<SqlBlobOptions, 'url' | 'client'> = {},
+): Promise<{ store: Store; teardown: () => Promise<void>; otherWriter: OtherWriter }> {
+  const opened = await openTestBackend(database, url, options);
+  const writer = await openRemoteStoreWriter(opened.backend, opened.table);
+  return { store: opened.store, teardown: opened.teardown, otherWriter: asOtherWriter(writer) };
 }
