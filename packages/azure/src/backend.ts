@@ -27,9 +27,12 @@ import {
   type ListEntry,
   type ListPage,
   type ObjectInfo,
+  SweepTally,
+  type BackendSweepOptions,
   type OperationContext,
   type SignUrlOptions,
   type StowageError,
+  type SweepResult,
 } from '@stowage/core';
 import { fromNodeStream } from '@stowage/core/node';
 import { azureCode, azureStatus, mapAzureError, scrubError, type RequestConditions } from './azure-errors.ts';
@@ -440,6 +443,14 @@ export class AzureBlobBackend implements Backend<AzureCapabilities> {
     } catch (error) {
       throw this.#fail(error, 'signing a URL for', { key });
     }
+  }
+
+  /** Reports what a failed write can leave here: nothing this adapter can or needs to remove (see the note). */
+  async sweep(options: BackendSweepOptions): Promise<SweepResult> {
+    options.signal?.throwIfAborted();
+    const tally = new SweepTally(options, [{ kind: 'uncommitted-blocks', description: 'blocks staged on a name and never committed', unreclaimable: 'Azure discards uncommitted blocks itself a week after they were staged (and when a block list is committed on their name), so there is nothing to remove' }]);
+    tally.note('nothing to reclaim: a write that fails or is killed on Azure leaves no blob behind (blocks that were never committed are not visible and are discarded by the service after a week)');
+    return tally.result();
   }
 
   async health(context: OperationContext): Promise<void> {

@@ -15,8 +15,11 @@ import {
   type ByteRange,
   type ListPage,
   type ObjectInfo,
+  SweepTally,
+  type BackendSweepOptions,
   type OperationContext,
   type SignUrlOptions,
+  type SweepResult,
 } from '@stowage/core';
 import type { Bucket, File, FileMetadata, Storage } from '@google-cloud/storage';
 import { openClient, type GcsOptions } from './client.ts';
@@ -345,6 +348,14 @@ export class GcsBackend implements Backend<GcsCapabilities> {
   }
 
   /** Lists one key below the prefix: it needs only `storage.objects.list`, not access to the bucket's own metadata. */
+  /** Reports what a failed write can leave here: nothing this adapter can or needs to remove (see the note). */
+  async sweep(options: BackendSweepOptions): Promise<SweepResult> {
+    options.signal?.throwIfAborted();
+    const tally = new SweepTally(options, [{ kind: 'resumable-session', description: 'resumable upload sessions started and never finished', unreclaimable: 'GCS keeps no object for an unfinished session and ends the session itself a week after it began, so there is nothing to remove' }]);
+    tally.note('nothing to reclaim: a write that fails or is killed on GCS leaves no object behind (single-request uploads are all-or-nothing; an unfinished resumable session expires after a week)');
+    return tally.result();
+  }
+
   async health(context: OperationContext): Promise<void> {
     try {
       await abandonOnAbort(this.#bucket.getFiles({ prefix: this.#prefix, maxResults: 1, autoPaginate: false, fields: 'nextPageToken' }), context.signal);

@@ -21,6 +21,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
@@ -36,6 +37,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PreconditionFailedError,
+  SweepTally,
   TooLargeError,
   inferContentType,
   normalizeRoot,
@@ -44,6 +46,7 @@ import {
   type BackendCopyOptions,
   type BackendListOptions,
   type BackendReadResult,
+  type BackendSweepOptions,
   type BackendWriteRequest,
   type ByteRange,
   type ListPage,
@@ -51,6 +54,7 @@ import {
   type OperationContext,
   type SignUrlOptions,
   type StowageError,
+  type SweepResult,
 } from '@stowage/core';
 import { fromWireMetadata, toWireMetadata } from './metadata-encoding.ts';
 import { MAX_OBJECT_SIZE, MAX_PARTS, MAX_SINGLE_REQUEST, MIN_PART_SIZE, PartPool, basePartSize, fixedParts, multipartEtag, partSizeFor, spoolToFile } from './parts.ts';
@@ -848,6 +852,54 @@ export class S3Backend implements Backend<S3Capabilities> {
     } catch (error) {
       throw this.#fail(error, 'signing a URL for', key);
     }
+  }
+
+  /**
+   * Aborts the multipart uploads under this store's prefix (and `options.prefix`) that were started
+   * more than `olderThanMs` ago and never completed nor aborted: what a writer killed mid-upload
+   * leaves, holding its parts' bytes (and their cost) until a bucket lifecycle rule, if any, takes
+   * them. S3 cannot tell whether the writer still runs, so age alone decides.
+   */
+  async sweep(options: BackendSweepOptions): Promise<SweepResult> {
+    const tally = new SweepTally(options, [{ kind: 'multipart-upload', description: 'multipart uploads started and never completed nor aborted' }]);
+    const cutoff = Date.now() - options.olderThanMs;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.#client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: this.#key(options.prefix), KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+          { abortSignal: options.signal },
+        );
+      } catch (error) {
+        throw this.#fail(error, 'listing unfinished multipart uploads');
+      }
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key === undefined || upload.UploadId === undefined) continue;
+        const initiated = upload.Initiated;
+        if (initiated !== undefined && initiated.getTime() > cutoff) continue;
+        const s3Key = upload.Key;
+        const uploadId = upload.UploadId;
+        await tally.reclaim(
+          { kind: 'multipart-upload', id: uploadId, key: s3Key.slice(this.#prefix.length), reason: 'age', ...(initiated === undefined ? {} : { modified: initiated }) },
+          async () => {
+            try {
+              await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: s3Key, UploadId: uploadId }), { abortSignal: options.signal });
+            } catch (error) {
+              // Completed or aborted by someone else meanwhile: not a leftover any more.
+              if (s3CodeOf(error) === 'NoSuchUpload' || statusOf(error) === 404) return false;
+              throw this.#fail(error, 'aborting an unfinished multipart upload', s3Key.slice(this.#prefix.length));
+            }
+            return true;
+          },
+        );
+      }
+      const more = page.IsTruncated === true;
+      keyMarker = more ? page.NextKeyMarker : undefined;
+      uploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return tally.result();
   }
 
   async health(context: OperationContext): Promise<void> {
