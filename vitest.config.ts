@@ -22,6 +22,7 @@ export default defineConfig({
       // METADATA_SERVER_DETECTION=none: the Google auth library must never probe the metadata server's address.
       { ...sourceConditions, test: { name: 'gcs', root: 'packages/gcs', include: ['test/**/*.test.ts'], globalSetup: ['test/global-setup.ts'], env: { METADATA_SERVER_DETECTION: 'none' } } },
       { ...sourceConditions, test: { name: 'conformance', root: 'conformance', include: ['test/**/*.test.ts'] } },
+      { ...sourceConditions, test: { name: 'opentelemetry', root: 'packages/opentelemetry', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'http', root: 'packages/http', include: ['test/**/*.test.ts'] } },
       { ...sourceConditions, test: { name: 'benchmarks', root: 'packages/benchmarks', include: ['test/**/*.test.ts'] } },
       // End-to-end: runs the built `stowage` binary (its globalSetup builds it through turbo first).

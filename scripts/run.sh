@@ -392,11 +392,12 @@ ensure_debian_packages() {
 
 # What the tests run besides Node: curl (HTTP tests), Debian's Chromium (the browser test),
 # util-linux `script` (the CLI's progress tests run it on a pseudo-terminal; Debian's bsdutils) and
-# shellcheck (the workflows' run: scripts, in `pnpm lint`). In CI a missing one fails the run;
-# elsewhere the tests that need it skip with the reason.
+# shellcheck (the workflows' run: scripts, in `pnpm lint`), the AWS CLI and rclone (the s3 tests'
+# metadata interop with other tools). In CI a missing one fails the run; elsewhere the tests that
+# need it skip with the reason.
 install_test_tools() {
   local tool package
-  for tool in curl:curl chromium:chromium script:bsdutils shellcheck:shellcheck; do
+  for tool in curl:curl chromium:chromium script:bsdutils shellcheck:shellcheck aws:awscli rclone:rclone; do
     package=${tool#*:}
     tool=${tool%%:*}
     if ! ensure_debian_packages "$tool" "$package" && is_ci; then die "the tests need $tool (Debian package $package), which could not be installed"; fi

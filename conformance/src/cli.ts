@@ -22,7 +22,7 @@ import { allCases } from './cases/index.ts';
 import { overrideCovers, validateOverrides } from './plan.ts';
 import { formatReportMarkdown } from './report.ts';
 import { formatSummary, runConformance, type CaseResult } from './runner.ts';
-import { GROUP_NAMES } from './types.ts';
+import { GROUP_NAMES, type OtherWriter } from './types.ts';
 
 const USAGE = `Usage: stowage-conformance --module <specifier or path> [options]
 
@@ -42,6 +42,8 @@ Options:
   --chunk-size <bytes>  the chunk size to test around (default 1048576)
   --large-size <bytes>  the size of the large streamed body (default 20971520)
   --timeout <ms>        per-case time limit (default 30000)
+  --other-writer <m>    a module exporting openOtherWriter(backend, options): the raw writer the
+                        other-writers group writes beside stowage with (without it, n/a)
   --no-rooted           skip the second run on a rooted store
   --quiet               print only the summary line
   -h, --help            show this help
@@ -121,6 +123,7 @@ async function main(argv: string[]): Promise<number> {
       'large-size': { type: 'string' },
       timeout: { type: 'string' },
       'no-rooted': { type: 'boolean' },
+      'other-writer': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -174,11 +177,17 @@ async function main(argv: string[]): Promise<number> {
   const backend = await adapter.create(options);
   assertCapabilities(backend.capabilities, adapter.name);
   const name = values.name ?? adapter.name;
+  let otherWriter: OtherWriter | undefined;
+  if (values['other-writer'] !== undefined) {
+    const open = (await importModule(values['other-writer'])).openOtherWriter;
+    if (typeof open !== 'function') throw new UsageError(`${values['other-writer']} does not export openOtherWriter(backend, options)`);
+    otherWriter = (await (open as (backend: unknown, options: Record<string, unknown>) => OtherWriter | Promise<OtherWriter>)(backend, options));
+  }
   const report = await runConformance({
     name,
     factory: () => {
       const store = new Store(backend);
-      return { store, teardown: () => store.close() };
+      return { store, otherWriter, teardown: () => store.close() };
     },
     overrides,
     cases,

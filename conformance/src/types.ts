@@ -92,9 +92,10 @@ export interface OtherWriter {
   readonly name: string;
   /**
    * Whether {@link OtherWriter.write} stores user metadata the way that program does (so that
-   * stowage must read it back exactly).
+   * stowage must read it back exactly): `true` for any Unicode value, `'latin-1'` for values of
+   * characters up to U+00FF only (the bare JavaScript SDKs: Node's header check refuses the others).
    */
-  readonly metadata?: boolean | undefined;
+  readonly metadata?: boolean | 'latin-1' | undefined;
   /** Creates or overwrites `key` with `body` (and `metadata`, where {@link OtherWriter.metadata}), as that program does. */
   write(key: string, body: Uint8Array, options?: { metadata?: Record<string, string> | undefined }): Promise<void>;
   /** Deletes `key` as that program does; a missing key is not an error. */

@@ -15,6 +15,7 @@ const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const cli = join(packageDir, 'src', 'cli.ts');
 const brokenAdapter = join(packageDir, 'test', 'fixtures', 'broken-adapter.ts');
 const SMALL = ['--chunk-size', '65536', '--large-size', '1048576'];
+const localOtherWriter = join(packageDir, 'test', 'fixtures', 'local-other-writer.ts');
 const directories: string[] = [];
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string; out: string }> {
@@ -59,6 +60,23 @@ describe('stowage-conformance', { timeout: 120_000 }, () => {
     const markdown = await readFile(join(out, 'conformance-report.md'), 'utf8');
     expect(markdown).toContain('# stowage conformance: memory (hierarchical)');
     expect(markdown).toContain('| hierarchical | true | true | confirmed |');
+  });
+
+  it('runs the other-writers group with the raw writer --other-writer opens, and reports it as not applicable without one', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'stowage-conformance-root-'));
+    directories.push(root);
+    const options = ['--module', '@stowage/local', '--options', JSON.stringify({ root }), '--only', 'other-writers', '--no-rooted', ...SMALL];
+    const { code, stdout, out } = await run([...options, '--other-writer', localOtherWriter, '--quiet']);
+    expect(code).toBe(0);
+    const report = await readReport(out);
+    expect(report.cases.filter((result) => result.status === 'passed').map((result) => result.id)).toContain('other-writers/concurrent-cas');
+    expect(report.cases.find((result) => result.id === 'other-writers/foreign-metadata')).toMatchObject({ status: 'not-applicable', reason: 'the other writer (the filesystem) writes no user metadata' });
+    expect(stdout.trim()).toMatch(/^8 passed, 0 failed, 0 skipped \(1 not applicable/);
+    const without = await run([...options, '--quiet']);
+    expect(without.code).toBe(0);
+    const markdown = await readFile(join(without.out, 'conformance-report.md'), 'utf8');
+    expect(markdown).toContain('### other-writers');
+    expect((await readReport(without.out)).cases.every((result) => result.status === 'not-applicable' && result.reason?.includes('no other writer'))).toBe(true);
   });
 
   it('exits 1 and names the failing cases of a broken adapter given by path', async () => {

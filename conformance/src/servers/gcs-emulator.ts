@@ -59,6 +59,12 @@ export const FIREBASE_STORAGE_EMULATOR_OVERRIDES: Overrides = Object.freeze({
   'signed-url/tampered': 'the firebase storage emulator serves signed URLs without checking the signature',
   'signed-url/expired': 'the firebase storage emulator serves signed URLs without checking the expiry',
   'signed-url/fetch-put': 'the firebase storage emulator answers a signed PUT with 501 Not Implemented',
+  // Each of these also checks that an ifMatch on an etag from before another writer's change fails.
+  'other-writers/overwrite-small': PRECONDITIONS_IGNORED,
+  'other-writers/overwrite-chunked': PRECONDITIONS_IGNORED,
+  'other-writers/delete-recreate': PRECONDITIONS_IGNORED,
+  'other-writers/copy': PRECONDITIONS_IGNORED,
+  'other-writers/concurrent-cas': PRECONDITIONS_IGNORED,
 });
 
 /**

@@ -32,6 +32,7 @@ const STOWAGE_KEY = /^[a-z0-9_-]+$/;
 // Printable ASCII without `%`, with single spaces only between other characters.
 const PLAIN_VALUE = /^[!-$&-~](?: ?[!-$&-~])*$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The Azure metadata name for a stowage metadata key. */
 export function encodeKey(key: string): string {
@@ -57,14 +58,26 @@ export function encodeValue(value: string): string {
   return ENCODED_VALUE + Buffer.from(value, 'utf8').toString('base64url');
 }
 
-/** The stowage value of an Azure metadata value (values that were not encoded by stowage come back as they are). */
+/**
+ * The stowage value of an Azure metadata value. Raw UTF-8 bytes another client sent (the bare
+ * `@azure/storage-blob` client sends characters up to U+00FF so, and Node hands them over as
+ * Latin-1 characters) become the characters they encode; other values that stowage did not encode
+ * come back as they are.
+ */
 export function decodeValue(value: string): string {
+  if (/[\x80-\xff]/.test(value) && !/[^\x00-\xff]/.test(value)) {
+    try {
+      return utf8.decode(Buffer.from(value, 'latin1'));
+    } catch {
+      return value;
+    }
+  }
   if (!value.startsWith(ENCODED_VALUE)) return value;
   const encoded = value.slice(ENCODED_VALUE.length);
   if (!/^[A-Za-z0-9_-]*$/.test(encoded)) return value;
   const bytes = Buffer.from(encoded, 'base64url');
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return utf8.decode(bytes);
   } catch {
     return value;
   }

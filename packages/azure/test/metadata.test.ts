@@ -84,6 +84,9 @@ describe('metadata values', () => {
 
   it('returns values other tools wrote as they are, also those that merely look encoded', () => {
     expect(decodeValue('camera 1')).toBe('camera 1');
+    // Raw UTF-8 bytes another client sent, as Node hands them over (Latin-1 characters); raw Latin-1 stays as it came.
+    expect(decodeValue(Buffer.from('naïve café', 'utf8').toString('latin1'))).toBe('naïve café');
+    expect(decodeValue('Zo\xeb')).toBe('Zo\xeb');
     expect(decodeValue('b64:not base64!')).toBe('b64:not base64!');
     expect(decodeValue('b64:__8')).toBe('b64:__8');
   });

@@ -10,6 +10,7 @@
  */
 import type { Capabilities } from './capabilities.ts';
 import type { SweepResult } from './sweep.ts';
+import type { ResolvedRetryPolicy } from './retry.ts';
 
 /** What `stat` returns, and what a write returns for the object it stored. */
 export interface ObjectInfo {
@@ -78,6 +79,16 @@ export interface BackendReadResult {
 export interface OperationContext {
   /** Fires when the caller aborts: stop the SDK call and release resources. */
   signal?: AbortSignal | undefined;
+  /**
+   * This call's own time limit in milliseconds, from the caller's options, for the store's timeout
+   * layer (which otherwise applies the store's `timeoutMs`). Backends ignore it.
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * This call's own retry policy, from the caller's options, for the store's retry and
+   * resumable-read layers (`false`: none; absent: the store's). Backends ignore it.
+   */
+  retry?: ResolvedRetryPolicy | false | undefined;
 }
 
 /** A write request as the backend receives it. */
@@ -105,6 +116,11 @@ export interface BackendWriteRequest extends OperationContext {
   sha256(): string;
   /** The number of bytes the body yielded; call only after the body iterator has finished. */
   bytesWritten(): number;
+  /**
+   * When the caller's body can be sent again (bytes, a string, an `ArrayBuffer`, a `Blob`): a fresh
+   * request that reads it from the start, for the retry layer's next attempt. Backends ignore it.
+   */
+  again?: (() => BackendWriteRequest) | undefined;
 }
 
 /** Options of a backend listing call. */

@@ -110,7 +110,7 @@ export interface MeterOptions {
 }
 
 /** The `AbortedError` of an operation on `key` that `signal` ended. */
-function abortedError(signal: AbortSignal, key?: string, backend?: string): AbortedError {
+export function abortedError(signal: AbortSignal, key?: string, backend?: string): AbortedError {
   return new AbortedError(`operation aborted${key === undefined ? '' : ` on ${JSON.stringify(key)}`}`, { key, backend, cause: signal.reason });
 }
 

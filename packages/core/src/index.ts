@@ -74,6 +74,7 @@ export { LayeredBackend, OPERATION_NAMES, applyLayers, layerNames, type Layer, t
 export { concurrencyLimitLayer, rateLimitLayer, type ConcurrencyLimitOptions, type RateLimitOptions } from './layers/limits.ts';
 export { loggingLayer, type LogFields, type LogLevel, type Logger, type LoggingOptions } from './layers/logging.ts';
 export { observingLayer, type Observation, type ObservedCall, type ObservedOutcome, type Observer } from './layers/observation.ts';
+export { resumableReadsLayer, retryLayer, timeoutLayer } from './layers/reliability.ts';
 export {
   openStore,
   openStores,

@@ -110,8 +110,9 @@ export interface BackendConfig {
 
 /**
  * One layer in a configuration: a built-in `type` (`concurrency-limit`, `rate-limit`, `logging`,
- * `faults`) with that layer's options, or a package (or module path) whose `createLayer(options)`
- * export makes the layer, such as `@stowage/opentelemetry`'s tracing.
+ * `faults`) with that layer's options, `tracing` or `metrics` (from `@stowage/opentelemetry`,
+ * imported only then), or a package (or module path) whose `createLayer(options)` export makes the
+ * layer.
  */
 export interface LayerConfig {
   /** The built-in layer's name, or the module that exports `createLayer`. */
@@ -142,6 +143,12 @@ const BUILT_IN_LAYERS: Record<string, (options: Record<string, unknown>) => Laye
   faults: (options) => faultLayer(options as never),
 };
 
+// Layer types whose package core names but does not depend on: imported only when a configuration uses them.
+const MODULE_LAYERS: Record<string, string> = {
+  tracing: '@stowage/opentelemetry/tracing',
+  metrics: '@stowage/opentelemetry/metrics',
+};
+
 function isLayer(value: unknown): value is Layer {
   return typeof value === 'object' && value !== null && typeof (value as Layer).wrap === 'function';
 }
@@ -167,13 +174,14 @@ async function makeLayers(configs: unknown, store: string, load: ModuleLoader): 
       layers.push(builtIn(options));
       continue;
     }
-    if (!/^[@./]/.test(type) && !type.includes('/')) {
-      throw new InvalidArgumentError(`${what} has the unknown type '${type}': use ${Object.keys(BUILT_IN_LAYERS).join(', ')}, or a module that exports createLayer`);
+    const specifier = MODULE_LAYERS[type] ?? type;
+    if (!/^[@./]/.test(specifier) && !specifier.includes('/')) {
+      throw new InvalidArgumentError(`${what} has the unknown type '${type}': use ${[...Object.keys(BUILT_IN_LAYERS), ...Object.keys(MODULE_LAYERS)].join(', ')}, or a module that exports createLayer`);
     }
-    const mod = (await loadModule(type, what, load)) as { createLayer?: unknown };
-    if (typeof mod.createLayer !== 'function') throw new InvalidArgumentError(`${type} does not export createLayer(options), so it cannot be ${what}`);
+    const mod = (await loadModule(specifier, what, load)) as { createLayer?: unknown };
+    if (typeof mod.createLayer !== 'function') throw new InvalidArgumentError(`${specifier} does not export createLayer(options), so it cannot be ${what}`);
     const layer: unknown = await (mod.createLayer as (options: unknown) => unknown)(options);
-    if (!isLayer(layer)) throw new InvalidArgumentError(`createLayer of ${type} did not return a layer`);
+    if (!isLayer(layer)) throw new InvalidArgumentError(`createLayer of ${specifier} did not return a layer`);
     layers.push(layer as Layer);
   }
   return layers;

@@ -4,14 +4,15 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import type {
   Backend,
   BackendReadResult,
+  BackendWriteRequest,
   ByteRange,
   ListEntry,
   ListPage,
   ObjectInfo,
+  OperationContext,
   SignUrlOptions,
   UrlSigner,
 } from './backend.ts';
@@ -33,7 +34,6 @@ import {
   AlreadyExistsError,
   CapabilityNotSupportedError,
   InvalidArgumentError,
-  PreconditionFailedError,
   RangeNotSatisfiableError,
   TooLargeError,
   isStowageError,
@@ -42,11 +42,11 @@ import {
 import { compileGlob } from './glob.ts';
 import { validateContentType, validateMetadata } from './metadata.ts';
 import { assertNotReserved, assertValidKey, assertValidPrefix, normalizeRoot, reservedSegmentSet, utf8Length, MAX_KEY_BYTES } from './paths.ts';
-import { resumableStream } from './resumable-reads.ts';
-import { isReplayableBody, isRetryable, pause, resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy, type RetryPolicy } from './retry.ts';
+import { isReplayableBody, resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from './retry.ts';
 import { applyLayers, layerNames, type Layer } from './layers/layer.ts';
+import { resumableReadsLayer, retryLayer, timeoutLayer } from './layers/reliability.ts';
 import { DEFAULT_SWEEP_AGE_MS, type SweepOptions, type SweepReport } from './sweep.ts';
-import { attemptScope, checkTimeout, timeoutError } from './timeouts.ts';
+import { checkTimeout } from './timeouts.ts';
 
 /**
  * The type of an argument that needs a capability the backend lacks: passing anything to it is a
@@ -158,8 +158,13 @@ export interface StoreDescription {
   backend: string;
   /** The folder prefix the store is rooted at. */
   root: string;
-  /** The names of the layers around the backend, outermost first. */
+  /** The names of the layers the store was given (`layers`, `with`), outermost first. */
   layers: readonly string[];
+  /**
+   * Every layer a call passes through, outermost first: the store's own (`retry`,
+   * `resumable-reads`, `timeout`, configured by its `retry` and `timeoutMs` options), then `layers`.
+   */
+  stack: readonly string[];
   /** The retry policy in force (`undefined`: none). */
   retry: Readonly<Required<RetryPolicy>> | undefined;
   /** The default time limit of an operation, in milliseconds (`undefined`: none). */
@@ -207,7 +212,15 @@ function minDefined(...values: (number | null | undefined)[]): number | undefine
  * ```
  */
 export class Store<C extends Capabilities = Capabilities> {
+  /** The backend with the store's own reliability layers (retry, resumable reads, time limit) around {@link #base}. */
   readonly #backend: Backend<C>;
+  /** The adapter's backend wrapped in the `layers` given: what stores made from this one build on. */
+  readonly #base: Backend<C>;
+  /**
+   * What a call without options of its own goes to: {@link #base} when the store has neither retries
+   * nor a time limit (its own layers would only pass the call on), else {@link #backend}.
+   */
+  readonly #direct: Backend<C>;
   readonly #root: string;
   readonly #maxSize: number | undefined;
   readonly #strict: boolean;
@@ -219,16 +232,20 @@ export class Store<C extends Capabilities = Capabilities> {
   readonly #reserved: ReadonlySet<string>;
 
   constructor(backend: Backend<C>, options: StoreOptions = {}) {
-    this.#backend = options.layers === undefined ? backend : applyLayers(backend, options.layers);
+    this.#base = options.layers === undefined ? backend : applyLayers(backend, options.layers);
+    this.#retry = resolveRetryPolicy(options.retry);
+    this.#retryOption = options.retry;
+    this.#timeoutMs = checkTimeout(options.timeoutMs);
+    // Outermost, so that each attempt passes through every layer again; their order is what
+    // RELIABILITY.md describes: a read resumes under the retry policy, each attempt has the time limit.
+    this.#backend = applyLayers(this.#base, [retryLayer(this.#retry ?? false), resumableReadsLayer(this.#retry ?? false), timeoutLayer(this.#timeoutMs)]);
+    this.#direct = this.#retry === undefined && this.#timeoutMs === undefined ? this.#base : this.#backend;
     backend = this.#backend;
     this.#reserved = reservedSegmentSet(backend.capabilities.reservedSegments);
     this.#root = normalizeRoot(options.root);
     assertNotReserved(this.#root, this.#reserved, 'root');
     this.#maxSize = checkLimit('maxSize', options.maxSize);
     this.#strict = options.strictHierarchy === true;
-    this.#retry = resolveRetryPolicy(options.retry);
-    this.#retryOption = options.retry;
-    this.#timeoutMs = checkTimeout(options.timeoutMs);
     if (options.signer !== undefined && typeof options.signer?.sign !== 'function') {
       throw new InvalidArgumentError('signer must be an object with a sign(key, options) method');
     }
@@ -253,7 +270,7 @@ export class Store<C extends Capabilities = Capabilities> {
    * keeps its own signer.
    */
   withSigner(signer: UrlSigner): Store<WithSignedUrl<C>> {
-    return new Store(this.#backend, { ...this.#sharedOptions(), root: this.#root, signer }) as unknown as Store<WithSignedUrl<C>>;
+    return new Store(this.#base, { ...this.#sharedOptions(), root: this.#root, signer }) as unknown as Store<WithSignedUrl<C>>;
   }
 
   /**
@@ -267,7 +284,7 @@ export class Store<C extends Capabilities = Capabilities> {
    * ```
    */
   with(...layers: Layer[]): Store<C> {
-    const backend = applyLayers(this.#backend, layers);
+    const backend = applyLayers(this.#base, layers);
     return new Store(backend, { ...this.#sharedOptions(), root: this.#root, signer: this.#signer });
   }
 
@@ -276,7 +293,8 @@ export class Store<C extends Capabilities = Capabilities> {
     return {
       backend: this.#backend.name,
       root: this.#root,
-      layers: layerNames(this.#backend),
+      layers: layerNames(this.#base),
+      stack: layerNames(this.#backend),
       retry: this.#retry,
       timeoutMs: this.#timeoutMs,
       maxSize: this.#maxSize,
@@ -300,7 +318,7 @@ export class Store<C extends Capabilities = Capabilities> {
    */
   at(prefix: string): Store<C> {
     const root = normalizeRoot(prefix);
-    return new Store(this.#backend, { ...this.#sharedOptions(), root: this.#root + root, signer: this.#signer });
+    return new Store(this.#base, { ...this.#sharedOptions(), root: this.#root + root, signer: this.#signer });
   }
 
   /** What a store made from this one keeps: limits, hierarchy rule, retries and time limit. */
@@ -363,54 +381,28 @@ export class Store<C extends Capabilities = Capabilities> {
   }
 
   /**
-   * Runs one operation: the caller's abort and the time limit reach the backend through the signal
-   * each attempt gets, and with `retryable` an attempt that fails with `UNAVAILABLE` is repeated
-   * under the retry policy. `onRepeatFailure` sees a failure (other than `UNAVAILABLE`) of a repeat,
-   * whose first attempt may have landed, and decides what it means.
+   * Runs one operation on the layered backend: the context it gets carries the caller's signal and
+   * the operation's own `retry` and `timeoutMs` (checked here, so that a bad option is an error even
+   * where nothing is repeated) for the store's reliability layers; what fails is given the caller's
+   * key by {@link #fail}.
    */
-  async #call<T>(
-    key: string | undefined,
-    options: OperationOptions,
-    run: (signal: AbortSignal | undefined) => Promise<T>,
-    retryable = false,
-    onRepeatFailure?: (error: StowageError, signal: AbortSignal | undefined) => Promise<T>,
-  ): Promise<T> {
+  async #call<T>(key: string | undefined, options: OperationOptions, run: (context: OperationContext, backend: Backend<C>) => Promise<T>): Promise<T> {
     const { signal } = options;
     throwIfAborted(signal, key, this.#backend.name);
-    const timeoutMs = options.timeoutMs === undefined ? this.#timeoutMs : checkTimeout(options.timeoutMs);
-    // Checked for every operation, so that a bad option is an error even where nothing is repeated.
-    const requested = this.#policyFor(options);
-    const policy = retryable ? requested : undefined;
-    const began = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      const scope = attemptScope(signal, timeoutMs);
-      let failure: unknown;
-      try {
-        return await run(scope.signal);
-      } catch (error) {
-        failure = scope.timedOut() ? timeoutError(error, timeoutMs!, key, this.#backend.name) : error;
-      } finally {
-        scope.dispose();
-      }
-      const mapped = this.#mapped(failure, key, signal);
-      if (attempt > 1 && onRepeatFailure && isStowageError(mapped) && !isRetryable(mapped)) return onRepeatFailure(mapped, signal);
-      if (!policy || !isRetryable(mapped) || signal?.aborted || attempt >= policy.attempts) throw mapped;
-      const delay = retryDelay(policy, attempt);
-      if (Date.now() - began + delay > policy.deadlineMs) throw mapped;
-      await pause(delay, signal, key, this.#backend.name);
+    const context: OperationContext = { signal };
+    let backend = this.#direct;
+    if (options.retry !== undefined) {
+      context.retry = resolveRetryPolicy(options.retry) ?? false;
+      backend = this.#backend;
     }
-  }
-
-  #policyFor(options: OperationOptions): ResolvedRetryPolicy | undefined {
-    return options.retry === undefined ? this.#retry : resolveRetryPolicy(options.retry);
-  }
-
-  /** The error an operation rejects with: backend errors get the caller's key and the backend's name. */
-  #mapped(error: unknown, key: string | undefined, signal: AbortSignal | undefined): unknown {
+    if (options.timeoutMs !== undefined) {
+      context.timeoutMs = checkTimeout(options.timeoutMs);
+      backend = this.#backend;
+    }
     try {
+      return await run(context, backend);
+    } catch (error) {
       this.#fail(error, key, signal);
-    } catch (mapped) {
-      return mapped;
     }
   }
 
@@ -419,7 +411,7 @@ export class Store<C extends Capabilities = Capabilities> {
   /** The object's metadata; `NotFoundError` when missing. */
   async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
     const full = this.#absolute(key);
-    const info = await this.#call(key, options, (signal) => this.#backend.stat(full, { signal }), true);
+    const info = await this.#call(key, options, (context, backend) => backend.stat(full, context));
     return this.#info(info);
   }
 
@@ -456,24 +448,10 @@ export class Store<C extends Capabilities = Capabilities> {
         return { info, body: emptyStream(), range: { offset, length: 0 } };
       }
     }
-    const result: BackendReadResult = await this.#call(key, options, (attemptSignal) => this.#backend.read(full, { signal: attemptSignal, range }), true);
-    const policy = this.#policyFor(options);
-    // With retries, a stream that breaks midway resumes from its last byte (or fails as UNAVAILABLE).
-    const body = policy
-      ? resumableStream({
-          first: result,
-          reopen: this.#backend.capabilities.rangeRead
-            ? (resumeRange) => this.#call(key, { ...options, retry: false }, (attemptSignal) => this.#backend.read(full, { signal: attemptSignal, range: resumeRange }))
-            : undefined,
-          policy,
-          signal,
-          key,
-          backend: this.#backend.name,
-        })
-      : result.body;
+    const result: BackendReadResult = await this.#call(key, options, (context, backend) => backend.read(full, { ...context, range }));
     return {
       info: this.#info(result.info),
-      body: guardReadStream(body, signal, key, this.#backend.name),
+      body: guardReadStream(result.body, signal, key, this.#backend.name),
       range: result.range,
     };
   }
@@ -554,50 +532,27 @@ export class Store<C extends Capabilities = Capabilities> {
     }
     throwIfAborted(options.signal, key, backendName);
     if (this.#strict) await this.#checkHierarchy(key, options.signal);
-    let unread: SourceBody | undefined = source;
-    let digest: string | undefined;
-    const attempt = async (signal: AbortSignal | undefined): Promise<ObjectInfo> => {
-      // Each attempt reads the body from the start: the converted source once, then (for bodies that
-      // can be sent again) a fresh conversion.
-      const chunks = (unread ?? toSource(body, key)).chunks;
-      unread = undefined;
-      const metered = meterBody(declared === undefined ? chunks : exactly(chunks, declared, key), { maxSize: limit, signal, key, backend: backendName });
-      const written = await this.#backend.write(full, {
+    // One request per attempt, each reading the body from the start: the converted source first,
+    // then (for bodies that can be sent again, which the retry layer repeats) a fresh conversion.
+    const request = (from: SourceBody, context: OperationContext): BackendWriteRequest => {
+      const metered = meterBody(declared === undefined ? from.chunks : exactly(from.chunks, declared, key), { maxSize: limit, signal: options.signal, key, backend: backendName });
+      return {
+        ...context,
         body: metered.chunks,
         size,
         contentType,
         metadata,
         ifNoneMatch: ifNoneMatch as '*' | undefined,
         ifMatch: ifMatch as string | undefined,
-        signal,
         sha256: metered.sha256,
         bytesWritten: metered.bytes,
-      });
-      return written;
+      };
     };
-    const onRepeatFailure = async (error: StowageError, signal: AbortSignal | undefined): Promise<ObjectInfo> => {
-      // The first attempt may have landed with its answer lost; the repeat then meets the caller's own write.
-      if (ifNoneMatch === '*' && error.code === 'ALREADY_EXISTS') {
-        digest ??= await digestOf(body, key);
-        const stored = await this.#backend.stat(full, { signal }).catch(() => undefined);
-        const same =
-          stored !== undefined &&
-          stored.sha256 === digest &&
-          stored.size === size &&
-          stored.contentType === contentType &&
-          (!caps.userMetadata || sameRecord(stored.metadata, metadata));
-        if (same) return stored;
-        throw error;
-      }
-      if (ifMatch !== undefined && error.code === 'PRECONDITION_FAILED') {
-        throw new PreconditionFailedError(
-          `${error.message} (on a repeat: an earlier attempt failed after it may have reached the backend, so this write may have been applied; read the object again before deciding)`,
-          { key, backend: backendName, cause: error },
-        );
-      }
-      throw error;
-    };
-    const info = await this.#call(key, options, attempt, isReplayableBody(body), onRepeatFailure);
+    const info = await this.#call(key, options, (context, backend) => {
+      const first = request(source, context);
+      if (isReplayableBody(body)) first.again = () => request(toSource(body, key), context);
+      return backend.write(full, first);
+    });
     return this.#info(info);
   }
 
@@ -623,7 +578,7 @@ export class Store<C extends Capabilities = Capabilities> {
   /** Deletes the object; deleting a missing key succeeds. */
   async delete(key: string, options: OperationOptions = {}): Promise<void> {
     const full = this.#absolute(key);
-    await this.#call(key, options, (signal) => this.#backend.delete(full, { signal }), true);
+    await this.#call(key, options, (context, backend) => backend.delete(full, context));
   }
 
   /** Deletes several objects (missing ones are ignored), in batches the backend can take. */
@@ -631,15 +586,10 @@ export class Store<C extends Capabilities = Capabilities> {
     const all = Array.from(keys, (key) => this.#absolute(key));
     for (let i = 0; i < all.length; i += DELETE_BATCH) {
       const batch = all.slice(i, i + DELETE_BATCH);
-      await this.#call(
-        undefined,
-        options,
-        async (signal) => {
-          if (this.#backend.deleteMany) await this.#backend.deleteMany(batch, { signal });
-          else for (const key of batch) await this.#backend.delete(key, { signal });
-        },
-        true,
-      );
+      await this.#call(undefined, options, async (context, backend) => {
+        if (backend.deleteMany) await backend.deleteMany(batch, context);
+        else for (const key of batch) await backend.delete(key, context);
+      });
     }
   }
 
@@ -657,13 +607,10 @@ export class Store<C extends Capabilities = Capabilities> {
     if (options.cursor !== undefined && (typeof options.cursor !== 'string' || options.cursor === '')) throw new InvalidArgumentError('cursor must be a non-empty string from a previous page');
     const { signal } = options;
     if (options.delimiter === '/' && !this.#backend.capabilities.listDelimiter) {
-      return this.#call(prefix, options, (attemptSignal) => this.#listFolded(this.#root + prefix, limit, options.cursor, attemptSignal), true);
+      return this.#call(prefix, options, (context, backend) => this.#listFolded(backend, this.#root + prefix, limit, options.cursor, context));
     }
-    const page = await this.#call(
-      prefix,
-      options,
-      (attemptSignal) => this.#backend.list({ prefix: this.#root + prefix, delimiter: options.delimiter, limit, cursor: options.cursor, signal: attemptSignal }),
-      true,
+    const page = await this.#call(prefix, options, (context, backend) =>
+      backend.list({ ...context, prefix: this.#root + prefix, delimiter: options.delimiter, limit, cursor: options.cursor }),
     );
     if (this.#root === '') return page;
     return {
@@ -674,7 +621,7 @@ export class Store<C extends Capabilities = Capabilities> {
   }
 
   /** The delimiter emulated over a flat listing, for backends without `listDelimiter`. */
-  async #listFolded(prefix: string, limit: number, cursor: string | undefined, signal: AbortSignal | undefined): Promise<ListPage> {
+  async #listFolded(backend: Backend<C>, prefix: string, limit: number, cursor: string | undefined, context: OperationContext): Promise<ListPage> {
     const items: ListEntry[] = [];
     const prefixes: string[] = [];
     // The cursor carries the last folder returned, so that a folder whose keys span backend pages is
@@ -682,7 +629,7 @@ export class Store<C extends Capabilities = Capabilities> {
     let [backendCursor, lastPrefix] = cursor === undefined ? [undefined, undefined] : decodeFoldedCursor(cursor);
     while (items.length + prefixes.length < limit) {
       // Each backend item adds at most one entry, so asking for what is left never overfills the page.
-      const page = await this.#backend.list({ prefix, limit: limit - items.length - prefixes.length, cursor: backendCursor, signal });
+      const page = await backend.list({ ...context, prefix, limit: limit - items.length - prefixes.length, cursor: backendCursor });
       for (const item of page.items) {
         const slash = item.key.indexOf('/', prefix.length);
         if (slash === -1) items.push({ ...item, key: this.#relative(item.key) });
@@ -764,14 +711,7 @@ export class Store<C extends Capabilities = Capabilities> {
     const ifNoneMatch = this.#copyCondition(options, to);
     if (this.#strict) await this.#checkHierarchy(to, options.signal);
     if (this.#backend.copy && this.#backend.capabilities.copy === 'native') {
-      const onRepeatFailure = async (error: StowageError, signal: AbortSignal | undefined): Promise<ObjectInfo> => {
-        // A create-only copy whose first attempt landed finds its own copy: the source's bytes.
-        if (ifNoneMatch !== '*' || error.code !== 'ALREADY_EXISTS') throw error;
-        const [original, copied] = await Promise.all([this.#backend.stat(source, { signal }), this.#backend.stat(target, { signal })]).catch(() => [undefined, undefined]);
-        if (original?.sha256 !== undefined && copied?.sha256 === original.sha256 && copied.size === original.size) return copied;
-        throw error;
-      };
-      const info = await this.#call(from, options, (signal) => this.#backend.copy!(source, target, { ifNoneMatch, signal }), true, onRepeatFailure);
+      const info = await this.#call(from, options, (context, backend) => backend.copy!(source, target, { ...context, ifNoneMatch }));
       return this.#info(info);
     }
     return this.#copyThrough(from, to, ifNoneMatch, options);
@@ -785,7 +725,7 @@ export class Store<C extends Capabilities = Capabilities> {
     if (source === target) return this.stat(from, options);
     if (this.#strict) await this.#checkHierarchy(to, options.signal);
     if (this.#backend.move && this.#backend.capabilities.move !== 'emulated') {
-      const info = await this.#call(from, options, (signal) => this.#backend.move!(source, target, { ifNoneMatch, signal }));
+      const info = await this.#call(from, options, (context, backend) => backend.move!(source, target, { ...context, ifNoneMatch }));
       return this.#info(info);
     }
     const info = await this.copy(from, to, options);
@@ -824,12 +764,12 @@ export class Store<C extends Capabilities = Capabilities> {
     if (options.contentType !== undefined) validateContentType(options.contentType, key as string);
     const signer = this.#signer;
     if (signer) return this.#call(key as string, {}, async () => signer.sign(full, { method, expiresIn, contentType: options.contentType }));
-    return this.#call(key as string, {}, () => this.#backend.signUrl!(full, { ...options, method, expiresIn }));
+    return this.#call(key as string, {}, (_context, backend) => backend.signUrl!(full, { ...options, method, expiresIn }));
   }
 
   /** Resolves when the backend answers; throws a `StowageError` (usually `UNAVAILABLE`) otherwise. */
   async health(options: OperationOptions = {}): Promise<void> {
-    await this.#call(undefined, options, (signal) => this.#backend.health({ signal }), true);
+    await this.#call(undefined, options, (context, backend) => backend.health(context));
   }
 
   /**
@@ -860,8 +800,8 @@ export class Store<C extends Capabilities = Capabilities> {
       const note = `the '${backend.name}' backend does not implement sweep, so it cannot say what failed writes leave on it`;
       return { ...report, kinds: [], items: [], truncated: false, notes: [note], found: 0, removed: 0, bytes: 0 };
     }
-    const result = await this.#call(undefined, { signal: options.signal, timeoutMs: options.timeoutMs, retry: false }, (signal) =>
-      backend.sweep!({ prefix: this.#root, olderThanMs, dryRun, signal }),
+    const result = await this.#call(undefined, { signal: options.signal, timeoutMs: options.timeoutMs, retry: false }, (context) =>
+      backend.sweep!({ ...context, prefix: this.#root, olderThanMs, dryRun }),
     );
     const items = this.#root === '' ? result.items : result.items.map((item) => (item.key?.startsWith(this.#root) ? { ...item, key: this.#relative(item.key) } : item));
     const total = (field: 'found' | 'removed' | 'bytes'): number => result.kinds.reduce((sum, kind) => sum + kind[field], 0);
@@ -878,9 +818,13 @@ export class Store<C extends Capabilities = Capabilities> {
     return this.#backend.unwrap();
   }
 
-  /** The backend the store calls: the adapter's, wrapped in the store's layers (for adapter authors and wrappers). */
+  /**
+   * The adapter's backend wrapped in the store's `layers` (for adapter authors and wrappers); the
+   * store's own retry, resumable-read and timeout layers are not part of it, since each store made
+   * from it applies its own.
+   */
   get backend(): Backend<C> {
-    return this.#backend;
+    return this.#base;
   }
 }
 
@@ -905,18 +849,6 @@ function decodeFoldedCursor(cursor: string): [string, string | undefined] {
 /** The options of an operation that every operation it is built of shares. */
 function operationOptions(options: OperationOptions): OperationOptions {
   return { signal: options.signal, timeoutMs: options.timeoutMs, retry: options.retry };
-}
-
-/** The SHA-256 of a body that can be read again (see `isReplayableBody`). */
-async function digestOf(body: Body, key: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of toSource(body, key).chunks) hash.update(chunk);
-  return hash.digest('hex');
-}
-
-function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((name) => a[name] === b[name]);
 }
 
 /** Fails with `InvalidArgumentError` when a stream yields more or fewer bytes than its declared size. */

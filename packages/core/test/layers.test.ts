@@ -144,6 +144,50 @@ function inFlightCounter(): { backend: Backend; peak: () => number; completed: (
   return { backend: new Counting(inner), peak: () => peak, completed: () => completed };
 }
 
+describe("the store's own layers: retry, resumable reads, timeout", () => {
+  it('sit outside the given layers, so each attempt passes through them again; describe().stack lists them', async () => {
+    const seen: string[] = [];
+    const faults = faultLayer({ rules: [{ operation: 'stat', fault: { kind: 'unavailable' }, times: 2 }] });
+    const store = new Store(new MemoryBackend(), { retry: { attempts: 3, baseDelayMs: 1 }, timeoutMs: 5000, layers: [recordingLayer('seen', seen), faults] });
+    await store.write('a', 'x');
+    seen.length = 0;
+    expect((await store.stat('a')).size).toBe(1);
+    expect(seen).toEqual(['seen:stat', 'seen:stat', 'seen:stat']);
+    expect(store.describe().layers).toEqual(['seen', 'faults']);
+    expect(store.describe().stack).toEqual(['retry', 'resumable-reads', 'timeout', 'seen', 'faults']);
+    // A store made from this one applies its own, not twice.
+    expect(store.at('sub').describe().stack).toEqual(['retry', 'resumable-reads', 'timeout', 'seen', 'faults']);
+  });
+
+  it("an operation's own retry and timeoutMs reach the layers, on a store that has neither", async () => {
+    const faults = faultLayer();
+    const store = new Store(new MemoryBackend(), { layers: [faults] });
+    await store.write('a', 'x');
+    faults.inject({ operation: 'stat', fault: { kind: 'unavailable' }, times: 1 });
+    expect((await store.stat('a', { retry: { attempts: 2, baseDelayMs: 1 } })).size).toBe(1);
+    faults.inject({ operation: 'stat', fault: { kind: 'delay', ms: 10_000 }, times: 1 });
+    const started = Date.now();
+    const error = await failure(store.stat('a', { timeoutMs: 30 }));
+    expect(error.code).toBe('UNAVAILABLE');
+    expect(error.message).toMatch(/timed out after 30 ms/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('an emulated delimiter listing repeats the backend page that failed, not the whole listing', async () => {
+    const faults = faultLayer();
+    const backend = new MemoryBackend();
+    const store = new Store(backend, { retry: { attempts: 2, baseDelayMs: 1 }, layers: [faults] });
+    const flat = new Store(backend);
+    for (const key of ['d/1', 'd/2', 'e/1', 'f']) await flat.write(key, 'x');
+    // Without listDelimiter, the store folds a flat listing itself.
+    const folded = store.with({ name: 'flat', wrap: (inner) => new LayeredBackend(inner, { capabilities: { ...inner.capabilities, listDelimiter: false } }) });
+    faults.inject({ operation: 'list', fault: { kind: 'unavailable' }, times: 1 });
+    const page = await folded.list({ delimiter: '/' });
+    expect(page.prefixes).toEqual(['d/', 'e/']);
+    expect(page.items.map((item) => item.key)).toEqual(['f']);
+  });
+});
+
 describe('concurrencyLimitLayer', () => {
   it('100 operations with a limit of 4 never have more than 4 in flight, and all complete', async () => {
     const counter = inFlightCounter();

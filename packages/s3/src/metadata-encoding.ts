@@ -17,7 +17,11 @@
 /** The store's own field that holds the SHA-256 of the content. */
 export const SHA256_FIELD = 'stowage.sha256';
 
-const ENCODED_WORD = /^=\?utf-8\?b\?([A-Za-z0-9+/]*={0,2})\?=$/i;
+/** One RFC 2047 encoded word: charset, `B` (base64) or `Q` (quoted-printable-like), text. */
+const ENCODED_WORD = /=\?([^?\s]+)\?([bq])\?([^?\s]*)\?=/gi;
+/** A value made only of encoded words, with optional whitespace between them (which RFC 2047 drops). */
+const ENCODED_WORDS = /^=\?[^?\s]+\?[bq]\?[^?\s]*\?=(?:\s*=\?[^?\s]+\?[bq]\?[^?\s]*\?=)*$/i;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 const PLAIN_VALUE = /^[\x21-\x7e](?:[\x21-\x7e]| (?! ))*$/;
 
 /** The wire form of one metadata value. */
@@ -26,10 +30,44 @@ export function encodeValue(value: string): string {
   return `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
 }
 
-/** The value from its wire form (an encoded word is decoded; anything else is taken as it is). */
+/** The bytes of one encoded word's text, or undefined for a charset it does not name as UTF-8, ASCII or Latin-1. */
+function wordBytes(charset: string, encoding: string, text: string): Buffer | undefined {
+  const bytes = encoding.toLowerCase() === 'b' ? Buffer.from(text, 'base64') : Buffer.from(text.replaceAll('_', ' ').replace(/=([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+  const name = charset.toLowerCase().replace(/\*.*$/, '');
+  if (name === 'utf-8' || name === 'utf8' || name === 'us-ascii') return bytes;
+  if (name === 'iso-8859-1' || name === 'latin1') return Buffer.from(bytes.toString('latin1'), 'utf8');
+  return undefined;
+}
+
+/**
+ * The value from its wire form, whoever wrote it: RFC 2047 encoded words (stowage's and AWS's
+ * `=?UTF-8?B?…?=`, `Q` words, several words in a row, UTF-8, ASCII or Latin-1) are decoded; raw
+ * UTF-8 bytes (what rclone and the bare AWS SDK for JavaScript send, and Node hands over as Latin-1
+ * characters) become the characters they encode; anything else is taken as it is.
+ */
 export function decodeValue(wire: string): string {
-  const match = ENCODED_WORD.exec(wire);
-  return match ? Buffer.from(match[1]!, 'base64').toString('utf8') : wire;
+  if (ENCODED_WORDS.test(wire)) {
+    const parts: Buffer[] = [];
+    for (const [, charset, encoding, text] of wire.matchAll(ENCODED_WORD)) {
+      const bytes = wordBytes(charset!, encoding!, text!);
+      if (bytes === undefined) return wire;
+      parts.push(bytes);
+    }
+    try {
+      return utf8.decode(Buffer.concat(parts));
+    } catch {
+      return wire;
+    }
+  }
+  // Header bytes reach Node as Latin-1 characters: a value that is valid UTF-8 as bytes was sent as UTF-8.
+  if (/[\x80-\xff]/.test(wire) && !/[^\x00-\xff]/.test(wire)) {
+    try {
+      return utf8.decode(Buffer.from(wire, 'latin1'));
+    } catch {
+      return wire;
+    }
+  }
+  return wire;
 }
 
 /** The wire name of a user metadata key (`[a-z0-9_-]+`). */

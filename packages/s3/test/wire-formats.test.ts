@@ -34,6 +34,20 @@ describe('metadata wire encoding', () => {
     expect(fromWireMetadata(wire)).toEqual({ metadata, sha256: 'a'.repeat(64) });
   });
 
+  it('reads values as other clients write them: raw UTF-8 bytes, RFC 2047 B and Q words, several words, Latin-1', () => {
+    const value = 'naïve café ✓ 日本語 😀';
+    // What rclone and the bare AWS SDK for JavaScript send: UTF-8 bytes, which Node hands over as Latin-1 characters.
+    expect(decodeValue(Buffer.from(value, 'utf8').toString('latin1'))).toBe(value);
+    expect(decodeValue(`=?utf-8?b?${Buffer.from(value).toString('base64')}?=`)).toBe(value);
+    expect(decodeValue('=?UTF-8?Q?na=C3=AFve_caf=C3=A9?=')).toBe('naïve café');
+    expect(decodeValue('=?UTF-8?Q?na=C3=AFve?= =?UTF-8?B?IOaXpQ==?=')).toBe('naïve 日');
+    expect(decodeValue('=?ISO-8859-1?Q?Zo=EB?=')).toBe('Zoë');
+    // Not UTF-8 as bytes, or an unknown charset: taken as it is.
+    expect(decodeValue('Zo\xeb')).toBe('Zo\xeb');
+    expect(decodeValue('=?KOI8-R?B?8tXT?=')).toBe('=?KOI8-R?B?8tXT?=');
+    expect(decodeValue('100% =? not a word')).toBe('100% =? not a word');
+  });
+
   it('reads metadata written by other tools (upper-case names, raw values) and ignores a malformed digest', () => {
     expect(fromWireMetadata({ Author: 'ada', [SHA256_FIELD]: 'not hex' })).toEqual({ metadata: { author: 'ada' }, sha256: undefined });
   });

@@ -22,6 +22,7 @@ const SUITES: Readonly<Record<string, () => Promise<SuiteModule>>> = {
   azure: () => import('./azure.ts'),
   'peers-s3': () => import('./peers-s3.ts'),
   reliability: () => import('./reliability.ts'),
+  layers: () => import('./layers.ts'),
 };
 
 /** The names of every suite, in run order. */
