@@ -55,6 +55,10 @@ const TRANSIENT = new Set([
   'MemoryExtentStoreAtSizeLimit',
 ]);
 const TOO_LARGE = new Set(['RequestBodyTooLarge', 'BlockCountExceedsLimit', 'BlockListTooLong', 'UncommittedBlockCountExceedsLimit']);
+// Azure documents no Blob error code of its own for a full account; account and container quota
+// errors are named `…QuotaExceeded` (StorageAccountQuotaExceeded, StorageContainerQuotaExceeded) and
+// a server out of space answers 507 Insufficient Storage.
+const FULL_CODE = /QuotaExceeded$|^InsufficientStorage$/;
 const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'REQUEST_SEND_ERROR']);
 
 /** The Azure error code (`x-ms-error-code`), which HEAD responses carry only in `details`. */
@@ -82,6 +86,7 @@ export function codeOf(error: unknown, conditions: RequestConditions = {}): Erro
   if (conditions.ifNoneMatch === '*' && (status === 409 || status === 412) && !TRANSIENT.has(code)) return ErrorCode.AlreadyExists;
   // Compare-and-swap on a missing object is a failed precondition, not a missing object.
   if (conditions.ifMatch !== undefined && (status === 412 || code === 'BlobNotFound')) return ErrorCode.PreconditionFailed;
+  if (FULL_CODE.test(code) || status === 507) return ErrorCode.StorageFull;
   if (NOT_FOUND.has(code) || status === 404) return ErrorCode.NotFound;
   if (code === 'BlobAlreadyExists' || code === 'ContainerAlreadyExists') return ErrorCode.AlreadyExists;
   if (code === 'InvalidRange' || status === 416) return ErrorCode.RangeNotSatisfiable;
@@ -193,7 +198,8 @@ export function mapAzureError(error: unknown, context: FailureContext): StowageE
   let code = codeOf(error, context.conditions);
   if (code === ErrorCode.Aborted && context.signal?.aborted !== true) code = ErrorCode.Unavailable;
   const where = context.key === undefined ? '' : ` ${JSON.stringify(context.key)}`;
-  const message = scrub(`${context.backend}: ${context.doing}${where} failed: ${nativeSummary(error)}`, context.secrets);
+  const full = code === ErrorCode.StorageFull ? 'the storage account or container quota is used up, or the server is out of space: free space or raise the quota, then repeat it: ' : '';
+  const message = scrub(`${context.backend}: ${context.doing}${where} failed: ${full}${nativeSummary(error)}`, context.secrets);
   if (code === ErrorCode.Aborted) return new AbortedError(message, { key: context.key, backend: context.backend, cause: error });
   return createError(code, message, { key: context.key, backend: context.backend, cause: error });
 }

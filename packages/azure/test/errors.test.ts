@@ -41,6 +41,17 @@ describe('codeOf', () => {
     for (const [error, code] of cases) expect(codeOf(error), `${(error as RestError).statusCode} ${(error as RestError).code}`).toBe(code);
   });
 
+  it('maps an exhausted quota and 507 onto STORAGE_FULL, not retryable, saying what is full', () => {
+    for (const native of [restError(403, 'StorageAccountQuotaExceeded'), restError(409, 'StorageContainerQuotaExceeded'), restError(507, undefined)]) {
+      expect(codeOf(native), `${native.statusCode} ${native.code}`).toBe('STORAGE_FULL');
+      const error = mapAzureError(native, { backend: 'azure', doing: 'write', key: 'a.bin', secrets: [] });
+      expect(error).toMatchObject({ code: 'STORAGE_FULL', retryable: false, key: 'a.bin' });
+      expect(error.message).toMatch(/quota is used up, or the server is out of space: free space or raise the quota/);
+    }
+    // A throttled account is transient, not full.
+    expect(codeOf(restError(503, 'ServerBusy'))).toBe('UNAVAILABLE');
+  });
+
   it('reads the code of HEAD responses from details, where the SDK puts it', () => {
     const error = restError(404, undefined);
     error.details = { errorCode: 'BlobNotFound' };

@@ -96,10 +96,31 @@ function networkCodeOf(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The reasons the JSON API gives for an error (`errors[].reason`), such as `quotaExceeded`. */
+function reasonsOf(error: unknown): string[] {
+  const native = error as { errors?: unknown; response?: { data?: { error?: { errors?: unknown } } } } | null;
+  const lists = [native?.errors, native?.response?.data?.error?.errors];
+  const reasons: string[] = [];
+  for (const list of lists) if (Array.isArray(list)) for (const entry of list) if (typeof (entry as { reason?: unknown })?.reason === 'string') reasons.push((entry as { reason: string }).reason);
+  return reasons;
+}
+
+/**
+ * Whether a client error says the storage is full: the bucket's or project's storage quota is used
+ * up (`quotaExceeded`, which the API sends with 403; a rate limit is `rateLimitExceeded` or 429 and
+ * stays transient), or the server answered 507 Insufficient Storage.
+ */
+export function isStorageFull(error: unknown): boolean {
+  const status = statusOf(error);
+  if (status === 507) return true;
+  return status !== 429 && reasonsOf(error).includes('quotaExceeded');
+}
+
 /** The stowage code for a client error. */
 export function codeOfGcsError(error: unknown, context: Pick<FailureContext, 'createOnly' | 'conditional'> = {}): ErrorCode {
   const status = statusOf(error);
   const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);
+  if (isStorageFull(error)) return ErrorCode.StorageFull;
   if (status !== undefined) {
     if (status === 412) return context.createOnly ? ErrorCode.AlreadyExists : ErrorCode.PreconditionFailed;
     if (status === 404) return context.conditional ? ErrorCode.PreconditionFailed : ErrorCode.NotFound;
@@ -167,6 +188,8 @@ export function mapGcsError(error: unknown, context: FailureContext): StowageErr
   let detail = redact(describe(error), context.secrets);
   if (code === ErrorCode.PermissionDenied && (context.signing === true || SIGNING.test(detail))) {
     detail = `signing needs credentials that can sign: a service-account key (client_email and private_key), or Application Default Credentials of a service account allowed to call signBlob (${detail})`;
+  } else if (code === ErrorCode.StorageFull) {
+    detail = `the storage quota of the bucket or its project is used up, or the server is out of space: free space or raise the quota, then repeat it (${detail})`;
   } else if (code === ErrorCode.PermissionDenied && MISSING_CREDENTIALS.test(detail)) {
     detail = `no usable credentials: give a key file or key object, or set up Application Default Credentials (${detail})`;
   }

@@ -34,6 +34,18 @@ describe('gcs error mapping', () => {
     for (const [error, code, context] of expectations) expect(codeOfGcsError(error, context), String((error as Error).message)).toBe(code);
   });
 
+  it('maps an exhausted storage quota and 507 onto STORAGE_FULL, not retryable; a rate limit stays UNAVAILABLE', () => {
+    const quota = Object.assign(new Error('The bucket quota was exceeded.'), { code: 403, errors: [{ reason: 'quotaExceeded', message: 'The bucket quota was exceeded.' }] });
+    for (const native of [quota, apiError(507, 'Insufficient Storage')]) {
+      expect(codeOfGcsError(native)).toBe('STORAGE_FULL');
+      const error = mapGcsError(native, { backend: 'gcs', doing: 'write', key: 'a.bin' });
+      expect(error).toMatchObject({ code: 'STORAGE_FULL', retryable: false, key: 'a.bin' });
+      expect(error.message).toMatch(/storage quota of the bucket or its project is used up, or the server is out of space: free space or raise the quota/);
+    }
+    expect(codeOfGcsError(Object.assign(new Error('slow down'), { code: 429, errors: [{ reason: 'rateLimitExceeded' }] }))).toBe('UNAVAILABLE');
+    expect(codeOfGcsError(Object.assign(new Error('quota'), { code: 429, errors: [{ reason: 'quotaExceeded' }] }))).toBe('UNAVAILABLE');
+  });
+
   it('builds typed errors with the key and backend, the native error as cause, and an abort as ABORTED', () => {
     const native = apiError(404, 'No such object: b/k');
     const error = mapGcsError(native, { backend: 'gcs', doing: 'stat', key: 'k' });

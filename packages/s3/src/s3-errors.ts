@@ -32,6 +32,9 @@ const UNAVAILABLE = new Set([
   'TimeoutError',
   'RequestTimeoutException',
 ]);
+// A storage quota used up (RGW's user or bucket quota: 403 QuotaExceeded) or a server out of space
+// (MinIO's XMinioStorageFull, HTTP 507 Insufficient Storage).
+const FULL = new Set(['QuotaExceeded', 'XMinioStorageFull', 'XMinioAdminBucketQuotaExceeded', 'InsufficientStorage']);
 const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 // Fields of SDK errors (copied from the server's XML) that quote the request's credentials or signature.
 const SECRET_FIELDS = /signature|accesskey|stringtosign|canonicalrequest|credential|token|authorization/i;
@@ -63,6 +66,7 @@ export function codeOf(error: unknown): ErrorCode {
   const status = statusOf(error);
   if (code === 'AbortError') return ErrorCode.Aborted;
   if (NOT_FOUND.has(code)) return ErrorCode.NotFound;
+  if (FULL.has(code) || status === 507) return ErrorCode.StorageFull;
   if (code === 'NoSuchBucket') return ErrorCode.InvalidArgument;
   if (code === 'PreconditionFailed' || code === 'ConditionalRequestConflict' || status === 412) return ErrorCode.PreconditionFailed;
   if (code === 'InvalidRange' || status === 416) return ErrorCode.RangeNotSatisfiable;
@@ -123,7 +127,9 @@ export function mapS3Error(error: unknown, options: MapOptions): StowageError {
   let message =
     s3Code === 'NoSuchBucket'
       ? `s3: the bucket ${JSON.stringify(options.bucket ?? '')} does not exist (create it, or check the bucket option)`
-      : `s3: ${options.doing}${where} failed: ${s3Code}${status === undefined ? '' : ` (HTTP ${status})`}${detail && detail !== s3Code ? `: ${detail}` : ''}`;
+      : code === ErrorCode.StorageFull
+        ? `s3: ${options.doing}${where} failed: the storage quota of the bucket ${JSON.stringify(options.bucket ?? '')} or of its owner is used up, or the server is out of space (${s3Code}${status === undefined ? '' : `, HTTP ${status}`}): free space or raise the quota, then repeat it${detail && detail !== s3Code ? ` (${detail})` : ''}`
+        : `s3: ${options.doing}${where} failed: ${s3Code}${status === undefined ? '' : ` (HTTP ${status})`}${detail && detail !== s3Code ? `: ${detail}` : ''}`;
   message = message.replace(SECRET_TEXT, '$1=***');
   for (const secret of options.secrets ?? []) if (secret.length >= 3) message = message.split(secret).join('***');
   return createError(code, message, { key: options.key, backend: options.backend, cause: sanitizedCause(error) });

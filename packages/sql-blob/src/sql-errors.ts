@@ -24,6 +24,36 @@ function misconfiguration(error: unknown): string | undefined {
   return undefined;
 }
 
+/** MySQL/MariaDB: the server's disk is full (1021 ER_DISK_FULL), a table or its tablespace cannot grow (1114 ER_RECORD_FILE_FULL). */
+const MYSQL_FULL = new Set([1021, 1114]);
+// The operating system's ENOSPC/EDQUOT as the servers quote it: "Got error 28 from storage engine",
+// "Errcode: 28 \"No space left on device\"", PostgreSQL's "could not extend file …: No space left on device".
+const NO_SPACE_MESSAGE = /No space left on device|Disk quota exceeded|\b(?:errno|Errcode|error):? 28\b|Got error 28\b/i;
+
+/**
+ * What is full, in a sentence, when the driver error says the storage is full; undefined otherwise.
+ * SQLite's `SQLITE_FULL` (the file's filesystem, or `max_page_count`), PostgreSQL's SQLSTATE 53100
+ * `disk_full`, MySQL/MariaDB's 1021 and 1114 and any "errno 28" (ENOSPC) they quote.
+ */
+export function storageFullReason(error: unknown): string | undefined {
+  const native = error as { code?: unknown; errno?: unknown; message?: unknown } | null;
+  const code = typeof native?.code === 'string' ? native.code : '';
+  const errno = typeof native?.errno === 'number' ? native.errno : undefined;
+  const message = typeof native?.message === 'string' ? native.message : '';
+  if (code === 'SQLITE_FULL' || code.startsWith('SQLITE_FULL_')) {
+    return 'the SQLite database is full: the filesystem that holds the database file (or its -wal journal) has no space left, or the database reached its max_page_count (SQLITE_FULL); free space there, then repeat the write (vacuum() gives the file back its free pages)';
+  }
+  if (code === '53100') return "the PostgreSQL server's disk is full (SQLSTATE 53100 disk_full): free space on the server's data directory, then repeat the write";
+  if (errno !== undefined && code.startsWith('ER_') && MYSQL_FULL.has(errno)) {
+    const what = errno === 1021 ? "the MySQL/MariaDB server's disk is full" : "the table is full (its tablespace or the MySQL/MariaDB server's disk cannot grow)";
+    return `${what} (error ${errno} ${code}): free space on the server, or raise the tablespace's limit, then repeat the write`;
+  }
+  if (NO_SPACE_MESSAGE.test(message) && (code.startsWith('ER_') || /^[0-9A-Z]{5}$/.test(code) || code.startsWith('SQLITE_'))) {
+    return "the database server's disk is full (it reports no space left on the device): free space on the server, then repeat the write";
+  }
+  return undefined;
+}
+
 /** The stowage code for a driver error. */
 export function codeOf(error: unknown): ErrorCode {
   const native = error as { code?: unknown; errno?: unknown; message?: unknown } | null;
@@ -31,11 +61,12 @@ export function codeOf(error: unknown): ErrorCode {
   const errno = typeof native?.errno === 'number' ? native.errno : undefined;
   const message = typeof native?.message === 'string' ? native.message : '';
   if (misconfiguration(error) !== undefined) return ErrorCode.InvalidArgument;
+  if (storageFullReason(error) !== undefined) return ErrorCode.StorageFull;
   // SQLite (better-sqlite3 codes are SQLITE_*).
   if (code.startsWith('SQLITE_CONSTRAINT_PRIMARYKEY') || code.startsWith('SQLITE_CONSTRAINT_UNIQUE')) return ErrorCode.AlreadyExists;
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || code === 'SQLITE_PROTOCOL') return ErrorCode.Unavailable;
   if (code.startsWith('SQLITE_READONLY') || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || code.startsWith('SQLITE_CANTOPEN')) return ErrorCode.PermissionDenied;
-  if (code === 'SQLITE_TOOBIG' || code === 'SQLITE_FULL') return ErrorCode.TooLarge;
+  if (code === 'SQLITE_TOOBIG') return ErrorCode.TooLarge;
   // PostgreSQL SQLSTATE.
   if (/^[0-9A-Z]{5}$/.test(code) && !code.startsWith('E')) {
     if (code === '23505') return ErrorCode.AlreadyExists;
@@ -72,6 +103,8 @@ export function mapDatabaseError(error: unknown, backend: string, doing: string,
   const native = error instanceof Error ? error.message : String(error);
   // Driver messages name tables and values, never the connection string; keep them for debugging.
   const fix = misconfiguration(error);
-  const message = `${backend}: ${doing}${key === undefined ? '' : ` ${JSON.stringify(key)}`} failed: ${native}${fix === undefined ? '' : `: ${fix}`}`;
+  const full = storageFullReason(error);
+  const where = `${backend}: ${doing}${key === undefined ? '' : ` ${JSON.stringify(key)}`} failed`;
+  const message = full === undefined ? `${where}: ${native}${fix === undefined ? '' : `: ${fix}`}` : `${where}: ${full} (${native})`;
   return createError(code, message, { key, backend, cause: error });
 }

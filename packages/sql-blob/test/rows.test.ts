@@ -106,6 +106,28 @@ describe('error mapping', () => {
     expect(codeOf(new Error('Connection terminated unexpectedly'))).toBe('UNAVAILABLE');
   });
 
+  it('maps a full disk or an exhausted tablespace onto STORAGE_FULL on every engine, not retryable, saying what is full', () => {
+    const cases: [object, RegExp][] = [
+      [Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }), /SQLite database is full/],
+      [Object.assign(new Error('could not extend file "base/16384/16397": No space left on device'), { code: '53100' }), /PostgreSQL server's disk is full \(SQLSTATE 53100 disk_full\)/],
+      [Object.assign(new Error('Disk full (/tmp/#sql_1.MAI); waiting for someone to free some space...'), { code: 'ER_DISK_FULL', errno: 1021 }), /MySQL\/MariaDB server's disk is full \(error 1021 ER_DISK_FULL\)/],
+      [Object.assign(new Error("The table 'store' is full"), { code: 'ER_RECORD_FILE_FULL', errno: 1114 }), /the table is full .*\(error 1114 ER_RECORD_FILE_FULL\)/],
+      [Object.assign(new Error('Got error 28 "No space left on device" from storage engine InnoDB'), { code: 'ER_GET_ERRNO', errno: 1030 }), /disk is full/],
+      [Object.assign(new Error("Error writing file './test/store.MAD' (Errcode: 28 \"No space left on device\")"), { code: 'ER_ERROR_ON_WRITE', errno: 1026 }), /disk is full/],
+    ];
+    for (const [native, message] of cases) {
+      expect(codeOf(native), (native as Error).message).toBe('STORAGE_FULL');
+      const error = mapDatabaseError(native, 'sql-blob', 'write', 'a.bin');
+      expect(error).toMatchObject({ code: 'STORAGE_FULL', retryable: false, key: 'a.bin', cause: native });
+      expect(error.name).toBe('StorageFullError');
+      expect(error.message).toMatch(message);
+      expect(error.message).toMatch(/free space|free some/);
+    }
+    // Still too large, not full: a value over SQLite's own limit, PostgreSQL's program_limit_exceeded.
+    expect(codeOf({ code: 'SQLITE_TOOBIG' })).toBe('TOO_LARGE');
+    expect(codeOf({ code: '54000' })).toBe('TOO_LARGE');
+  });
+
   it('keeps the key, the backend and the cause', () => {
     const cause = Object.assign(new Error('duplicate key value'), { code: '23505' });
     const error = mapDatabaseError(cause, 'sql-blob:postgres', 'write', 'a.txt');
