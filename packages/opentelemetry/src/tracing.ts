@@ -3,10 +3,13 @@
  *
  * @module
  */
-import { SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type TracerProvider } from '@opentelemetry/api';
+import { ProxyTracerProvider, SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type TracerProvider } from '@opentelemetry/api';
 import { InvalidArgumentError, describeValue, observingLayer, type Layer, type ObservedCall, type ObservedOutcome } from '@stowage/core';
 import { ATTRIBUTES, baseAttributes, checkFields, errorType, type CommonOptions } from './attributes.ts';
 import { INSTRUMENTATION_NAME } from './version.ts';
+
+/** The API's own no-op provider, which the global one hands spans to until an SDK registers. */
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 
 /** Options of {@link tracingLayer}. */
 export interface TracingOptions extends CommonOptions {
@@ -43,10 +46,14 @@ export function tracingLayer(options?: TracingOptions): Layer {
   if (typeof recordKeys !== 'boolean') throw new InvalidArgumentError(`tracingLayer: recordKeys must be a boolean, got ${describeValue(recordKeys)}`);
   const skip = new Set<string>(checked.skip ?? []);
   const tracer = (checked.tracerProvider ?? trace.getTracerProvider()).getTracer(INSTRUMENTATION_NAME);
+  // With the API alone (no SDK registered yet: the global provider still hands out the API's no-op
+  // tracer), a call is not observed at all. Checked per call, so an SDK registered later is used.
+  const global = checked.tracerProvider === undefined ? trace.getTracerProvider() : undefined;
+  const unregistered = (): boolean => global instanceof ProxyTracerProvider && global.getDelegate() === NOOP_PROVIDER;
   const common: CommonOptions = { bucket: checked.bucket, attributes: checked.attributes };
 
   return observingLayer('tracing', (call) => {
-    if (skip.has(call.operation)) return undefined;
+    if (skip.has(call.operation) || unregistered()) return undefined;
     const parent = context.active();
     const span = tracer.startSpan(`${call.operation} ${common.bucket ?? call.backend}`, { kind: SpanKind.CLIENT }, parent);
     // A span nobody records (the API alone, or sampled out) costs nothing more: its attributes are

@@ -212,6 +212,19 @@ describe('options', () => {
     expect(store.describe().layers).toEqual(['tracing']);
   });
 
+  test('a layer made before the SDK registers traces once it has (the global provider is asked per call)', async () => {
+    const store = new Store(new MemoryBackend(), { layers: [tracingLayer()] });
+    await store.write('a', 'hello');
+    expect(await telemetry.spans()).toEqual([]);
+    trace.setGlobalTracerProvider(telemetry.tracerProvider);
+    try {
+      await store.stat('a');
+      expect((await telemetry.spans()).map((span) => span.name)).toEqual(['stat memory']);
+    } finally {
+      trace.disable();
+    }
+  });
+
   test('bad options are refused with what is wrong', () => {
     expect(() => tracingLayer({ recordKey: true } as never)).toThrow(/unknown option "recordKey"/);
     expect(() => tracingLayer({ recordKeys: 'yes' } as never)).toThrow(/recordKeys must be a boolean/);

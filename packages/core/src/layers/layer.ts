@@ -77,6 +77,8 @@ export class LayeredBackend<C extends Capabilities = Capabilities> implements Ba
   readonly capabilities: C;
   /** The wrapped backend. */
   readonly inner: Backend<C>;
+  /** Whether {@link around} is this class's own (it only runs the call): then calls go straight on, with no call record made. */
+  readonly #plain: boolean;
 
   constructor(inner: Backend<C>, options: { name?: string | undefined; capabilities?: C | undefined } = {}) {
     if (typeof inner !== 'object' || inner === null || typeof inner.stat !== 'function') {
@@ -85,6 +87,7 @@ export class LayeredBackend<C extends Capabilities = Capabilities> implements Ba
     this.inner = inner;
     this.name = options.name ?? inner.name;
     this.capabilities = options.capabilities ?? inner.capabilities;
+    this.#plain = this.around === LayeredBackend.prototype.around;
   }
 
   /** Runs `call` (the inner backend's operation); the one place every operation passes through. */
@@ -93,22 +96,27 @@ export class LayeredBackend<C extends Capabilities = Capabilities> implements Ba
   }
 
   stat(key: string, context: OperationContext): Promise<ObjectInfo> {
+    if (this.#plain) return this.inner.stat(key, context);
     return this.around({ operation: 'stat', key, signal: context.signal }, () => this.inner.stat(key, context));
   }
 
   read(key: string, options: OperationContext & { range?: ByteRange | undefined }): Promise<BackendReadResult> {
+    if (this.#plain) return this.inner.read(key, options);
     return this.around({ operation: 'read', key, signal: options.signal }, () => this.inner.read(key, options));
   }
 
   write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
+    if (this.#plain) return this.inner.write(key, request);
     return this.around({ operation: 'write', key, signal: request.signal }, () => this.inner.write(key, request));
   }
 
   delete(key: string, context: OperationContext): Promise<void> {
+    if (this.#plain) return this.inner.delete(key, context);
     return this.around({ operation: 'delete', key, signal: context.signal }, () => this.inner.delete(key, context));
   }
 
   list(options: BackendListOptions): Promise<ListPage> {
+    if (this.#plain) return this.inner.list(options);
     return this.around({ operation: 'list', key: options.prefix, signal: options.signal }, () => this.inner.list(options));
   }
 

@@ -61,9 +61,14 @@ class ObservingBackend<C extends Capabilities> extends LayeredBackend<C> {
     this.#observer = observer;
   }
 
-  protected override async around<T>(call: LayerCall, run: () => Promise<T>): Promise<T> {
+  protected override around<T>(call: LayerCall, run: () => Promise<T>): Promise<T> {
     const observation = this.#observer({ ...call, backend: this.inner.name });
+    // Unobserved: the call goes on as it is, without a promise of this layer's around it.
     if (!observation) return run();
+    return this.#observed(observation, run);
+  }
+
+  async #observed<T>(observation: Observation, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
     const finish = once(observation, started);
     try {
