@@ -86,6 +86,21 @@ keep_npm_global_config() {
   fi
 }
 
+# npm_install_into_cache PREFIX SPEC: installs the npm package SPEC below PREFIX (--no-save: no
+# package.json there), swapped in when complete, so that an interrupted fetch never leaves a half cache.
+npm_install_into_cache() {
+  local prefix=$1 spec=$2 tmp
+  mkdir -p "$CACHE"
+  tmp="$prefix.partial.$$"
+  rm -rf "$tmp"
+  PARTIAL_DOWNLOAD=$tmp
+  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix "$tmp" "$spec" ||
+    die "could not install $spec with npm (is the npm registry reachable?)"
+  rm -rf "$prefix"
+  mv "$tmp" "$prefix"
+  PARTIAL_DOWNLOAD=""
+}
+
 # ---- Node.js ------------------------------------------------------------------------------------
 
 # The major version of the Node binary $1, or nothing when it does not run.
@@ -134,7 +149,7 @@ fetched_node_home() {
 # interrupted download must be removed by this shell's clean-up.
 NODE_BIN=""
 find_node() {
-  local major=$1 current prefix home tmp
+  local major=$1 current prefix home
   current="$(command -v node || true)"
   if [[ -n "$current" && "$(node_major "$current")" == "$major" ]] && node_is_usable "$current"; then
     NODE_BIN="$(dirname "$current")"
@@ -148,23 +163,14 @@ find_node() {
   fi
   command -v npm >/dev/null || die "Node.js >= ${OLDEST_NODE_MAJOR} is not on PATH and there is no npm to fetch it with: install Node.js ${MAIN_NODE_MAJOR}"
   say "fetching Node $major from the npm registry into $prefix"
-  mkdir -p "$CACHE"
-  tmp="$prefix.partial.$$"
-  rm -rf "$tmp"
-  PARTIAL_DOWNLOAD=$tmp
-  # --no-save: no package.json in the cache. npm 11 may warn about the package's install script;
-  # the binary arrives through its per-platform optional dependency regardless.
-  npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix "$tmp" "node@$major" ||
-    die "could not fetch node@$major with npm (is the npm registry reachable?)"
-  home="$(fetched_node_home "$tmp")"
+  # npm 11 may warn about the package's install script; the binary arrives through its per-platform
+  # optional dependency regardless.
+  npm_install_into_cache "$prefix" "node@$major"
+  home="$(fetched_node_home "$prefix")"
   if [[ -z "$home" || "$(node_major "$home/bin/node")" != "$major" ]]; then
-    die "npm installed node@$major into $tmp, but its binary does not run"
+    die "npm installed node@$major into $prefix, but its binary does not run"
   fi
-  # Swap the finished download in, so that an interrupted fetch never leaves a half cache.
-  rm -rf "$prefix"
-  mv "$tmp" "$prefix"
-  PARTIAL_DOWNLOAD=""
-  NODE_BIN="$(fetched_node_home "$prefix")/bin"
+  NODE_BIN="$home/bin"
 }
 
 # Puts Node bin directory $1 first on PATH, and points native addon builds (node-gyp, run by pnpm
@@ -192,21 +198,13 @@ pinned_pnpm_version() {
 # Always the cached pnpm, never one found on PATH: that may be a corepack shim (which can prompt or
 # download on its own) or another version.
 ensure_pnpm() {
-  local version prefix bin tmp
+  local version prefix bin
   version="$(pinned_pnpm_version)"
   prefix="$CACHE/pnpm-$version"
   bin="$prefix/node_modules/.bin"
   if [[ ! -x "$bin/pnpm" || "$("$bin/pnpm" --version 2>/dev/null)" != "$version" ]]; then
     say "installing pnpm $version from the npm registry into $prefix"
-    mkdir -p "$CACHE"
-    tmp="$prefix.partial.$$"
-    rm -rf "$tmp"
-    PARTIAL_DOWNLOAD=$tmp
-    npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error --prefix "$tmp" "pnpm@$version" ||
-      die "could not install pnpm@$version with npm (is the npm registry reachable?)"
-    rm -rf "$prefix"
-    mv "$tmp" "$prefix"
-    PARTIAL_DOWNLOAD=""
+    npm_install_into_cache "$prefix" "pnpm@$version"
     [[ "$("$bin/pnpm" --version 2>/dev/null)" == "$version" ]] || die "pnpm $version was installed into $prefix but does not run"
   fi
   export PATH="$bin:$PATH"
@@ -472,6 +470,48 @@ conformance_smoke() {
   return "$status"
 }
 
+# ---- Bun and Deno -------------------------------------------------------------------------------
+
+# fetch_runtime NAME: sets RUNTIME_BIN to the bin directory of the npm registry's NAME package (`bun`
+# or `deno`, each a binary in a per-platform optional dependency, like `node`), cached like Node.
+RUNTIME_BIN=""
+fetch_runtime() {
+  local name=$1 prefix
+  prefix="$CACHE/$name"
+  if ! "$prefix/node_modules/.bin/$name" --version >/dev/null 2>&1; then
+    say "fetching $name from the npm registry into $prefix"
+    npm_install_into_cache "$prefix" "$name"
+    "$prefix/node_modules/.bin/$name" --version >/dev/null 2>&1 || die "npm installed $name into $prefix, but it does not run"
+  fi
+  RUNTIME_BIN="$prefix/node_modules/.bin"
+}
+
+# runtime_certification NAME: the built kit's stowage-conformance command, run by Bun or Deno, certifies
+# memory, local and SQLite (sql-blob on better-sqlite3); any failed case fails the step.
+runtime_certification() {
+  local name=$1 tmp run=() status=0 version
+  fetch_runtime "$name"
+  case "$name" in
+    bun) run=("$RUNTIME_BIN/bun") ;;
+    deno) run=("$RUNTIME_BIN/deno" run --allow-all) ;;
+  esac
+  version="$("$RUNTIME_BIN/$name" --version | head -n 1)"
+  make_temp_dir "$name"
+  tmp=$TEMP_DIR
+  mkdir -p "$tmp/memory" "$tmp/local" "$tmp/sqlite"
+  say "$version: certifying memory, local and SQLite"
+  (cd "$ROOT/conformance" && "${run[@]}" dist/cli.js --module @stowage/memory --out "$tmp/memory-report" --quiet) || status=1
+  (cd "$ROOT/conformance" && "${run[@]}" dist/cli.js --module @stowage/local --options "{\"root\":\"$tmp/local\"}" --out "$tmp/local-report" --quiet) || status=1
+  # sql-blob is not a dependency of the kit: resolved from its own package.
+  (cd "$ROOT/packages/sql-blob" && "${run[@]}" ../../conformance/dist/cli.js --module @stowage/sql-blob --url "sqlite:$tmp/sqlite/store.db" --out "$tmp/sqlite-report" --quiet) || status=1
+  rm -rf "$REPORTS/conformance-$name"
+  mkdir -p "$REPORTS/conformance-$name"
+  for part in memory local sqlite; do
+    if [[ -d "$tmp/$part-report" ]]; then cp -R "$tmp/$part-report" "$REPORTS/conformance-$name/$part"; fi
+  done
+  return "$status"
+}
+
 # ---- release and packaging checks -------------------------------------------------------------
 
 # The release dry run packs the next release's tarballs into RELEASE_TARBALLS; the install check and
@@ -523,6 +563,8 @@ run_tests() {
   PATH="$NODE_OLDEST_BIN:$PATH" step "vitest-node$OLDEST_NODE_MAJOR" "vitest core+memory+local, node $OLDEST_NODE_MAJOR" \
     run_vitest "vitest-node$OLDEST_NODE_MAJOR" --project core --project memory --project local
   step conformance "conformance certification smoke (@stowage/local)" conformance_smoke
+  step bun "Bun: memory, local and SQLite certified (stowage-conformance)" runtime_certification bun
+  step deno "Deno: memory, local and SQLite certified (stowage-conformance)" runtime_certification deno
   step release "release dry run (changeset version, pnpm publish -r --dry-run) on a scratch copy" release_dry_run
   step install "each package installed alone from its tarball with npm, and used" install_check
   step examples "example third-party adapters built, tested and certified (examples/*)" certify_examples

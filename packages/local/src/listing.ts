@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { Dirent } from 'node:fs';
 import { lstat, opendir, readdir, realpath } from 'node:fs/promises';
 import { compareUtf8, keyProblem } from '@stowage/core';
 import { hasCode } from './fs-errors.ts';
@@ -55,7 +56,9 @@ async function isPlainDirectory(layout: RootLayout, folderKey: string): Promise<
 /** The entries of the folder `dirKey` (`''` or ending with `/`) that keys can name, sorted by their sort names. */
 async function readFolder(layout: RootLayout, dirKey: string): Promise<DirectoryEntry[]> {
   const path = layout.pathOf(dirKey.slice(0, -1));
-  let dirents;
+  // Bun ignores withFileTypes beside a buffer encoding and returns bare names: their type is then
+  // unknown, as on a filesystem that reports DT_UNKNOWN, and is asked for below.
+  let dirents: readonly (Dirent<Buffer> | Uint8Array)[];
   try {
     dirents = await readdir(path, { withFileTypes: true, encoding: 'buffer' });
   } catch (error) {
@@ -64,19 +67,20 @@ async function readFolder(layout: RootLayout, dirKey: string): Promise<Directory
     throw error;
   }
   const entries: DirectoryEntry[] = [];
-  for (const dirent of dirents) {
+  for (const entry of dirents) {
+    const dirent = entry instanceof Uint8Array ? undefined : entry;
     let name: string;
     try {
-      name = decoder.decode(dirent.name);
+      name = decoder.decode(dirent === undefined ? (entry as Uint8Array) : dirent.name);
     } catch {
       continue;
     }
     // At any depth: a store nested in this folder keeps its internals there (any case: a
     // case-insensitive filesystem finds the same directory).
     if (name.toLowerCase() === INTERNAL_DIR) continue;
-    let folder = dirent.isDirectory();
-    if (!folder && !dirent.isFile()) {
-      if (dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice()) continue;
+    let folder = dirent?.isDirectory() ?? false;
+    if (!folder && !dirent?.isFile()) {
+      if (dirent !== undefined && (dirent.isSymbolicLink() || dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice())) continue;
       // The filesystem did not say what it is (DT_UNKNOWN): ask.
       try {
         const stats = await lstat(`${path}/${name}`);
