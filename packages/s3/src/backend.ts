@@ -873,6 +873,13 @@ export class S3Backend implements Backend<S3Capabilities> {
           { abortSignal: options.signal },
         );
       } catch (error) {
+        if (statusOf(error) === 501 || s3CodeOf(error) === 'NotImplemented') {
+          // A server that cannot list them cannot have them swept: say so rather than fail.
+          const unlisted = new SweepTally(options, [
+            { kind: 'multipart-upload', description: 'multipart uploads started and never completed nor aborted', unreclaimable: 'this server does not list multipart uploads (ListMultipartUploads is not implemented): a bucket lifecycle rule, if it has them, must take them' },
+          ]);
+          return unlisted.result();
+        }
         throw this.#fail(error, 'listing unfinished multipart uploads');
       }
       for (const upload of page.Uploads ?? []) {
