@@ -64,3 +64,5 @@ export function fromNodeStream(source: NodeJS.ReadableStream, mapError: (error: 
     { highWaterMark: 0 },
   );
 }
+
+export { HOST_TAG, isOwnerGone, isProcessAlive } from './processes.ts';

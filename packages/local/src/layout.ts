@@ -15,9 +15,9 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { join, sep } from 'node:path';
+import { HOST_TAG } from '@stowage/core/node';
 import { hasCode } from './fs-errors.ts';
 
 /**
@@ -28,7 +28,7 @@ import { hasCode } from './fs-errors.ts';
 export const INTERNAL_DIR = '.stowage';
 
 /** A short tag of this machine's name, so that temporary files of another host are never swept as ours. */
-export const HOST_TAG: string = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+export { HOST_TAG };
 
 /** The SHA-256 (hex) of a key, which names its metadata directory and lock file. */
 export function hashKey(key: string): string {

@@ -13,7 +13,7 @@ import { inspectKey } from './confinement.ts';
 import { hasCode } from './fs-errors.ts';
 import { HOST_TAG, type RootLayout } from './layout.ts';
 import type { KeyLocks } from './locks.ts';
-import { isProcessAlive } from './processes.ts';
+import { isProcessAlive } from '@stowage/core/node';
 
 /** The kinds of leftovers the local backend looks for, as its sweep reports them. */
 export const LOCAL_SWEEP_KINDS = [

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { AbortedError, UnavailableError, raceSignal, type SweepTally } from '@stowage/core';
 import { BACKEND_NAME, hasCode } from './fs-errors.ts';
 import { HOST_TAG, type RootLayout } from './layout.ts';
-import { isProcessAlive } from './processes.ts';
+import { isProcessAlive } from '@stowage/core/node';
 
 /** Timing of the cross-process locks. */
 export interface LockTiming {

@@ -46,6 +46,7 @@ import {
   newVersion,
   randomId,
   versionTime,
+  versionWriterGone,
   type ChunkPointer,
   type StowageExtra,
 } from './rows.ts';
@@ -118,6 +119,33 @@ export interface SqlBlobOptions {
   inlineOnly?: boolean | undefined;
   /** SQLite only: the journal mode of a database file (default `'wal'`, with `synchronous=NORMAL`). */
   journalMode?: JournalMode | undefined;
+  /**
+   * Reclaim, without being asked, the chunk rows no object points at (default true): at open and
+   * then once every `everyWrites` writes (default 1000) in the background, those of versions
+   * older than `olderThanMs` (default one hour) and, at once, those a writer of this host that no
+   * longer runs staged (SQLite, where a killed writer leaves its staged chunks; its next write on
+   * the same key reclaims them too). `false` leaves it all to {@link SqlBlobBackend.sweep}.
+   */
+  autoSweep?: boolean | { olderThanMs?: number | undefined; everyWrites?: number | undefined } | undefined;
+}
+
+/** What {@link SqlBlobOptions.autoSweep} is, defaults filled in. */
+interface AutoSweep {
+  olderThanMs: number;
+  everyWrites: number;
+}
+
+/** The age past which an unreferenced chunk version is reclaimed by the automatic sweep: its writer would have had an hour. */
+export const DEFAULT_AUTO_SWEEP_AGE_MS = 3_600_000;
+/** How many writes pass between two automatic sweeps. */
+export const DEFAULT_AUTO_SWEEP_WRITES = 1000;
+
+function autoSweepOf(option: SqlBlobOptions['autoSweep']): AutoSweep | undefined {
+  if (option === false) return undefined;
+  const given = option === true || option === undefined ? {} : option;
+  const olderThanMs = given.olderThanMs ?? DEFAULT_AUTO_SWEEP_AGE_MS;
+  if (!Number.isFinite(olderThanMs) || olderThanMs < 0) throw new InvalidArgumentError(`autoSweep.olderThanMs must be a non-negative number of milliseconds, got ${String(olderThanMs)}`, { backend: 'sql-blob' });
+  return { olderThanMs, everyWrites: positiveInteger(given.everyWrites, 'autoSweep.everyWrites') ?? DEFAULT_AUTO_SWEEP_WRITES };
 }
 
 /** The default main table name. */
@@ -269,9 +297,17 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   /** Set once a `modified_at` value read back equals the one written, so that later writes need not read it back. */
   #timeRoundTrips = false;
   #closed = false;
+  readonly #autoSweep: AutoSweep | undefined;
+  /** Writes since the last automatic sweep began. */
+  #writesSinceSweep = 0;
+  /** The automatic sweep in flight, awaited by `close`. */
+  #sweeping: Promise<void> | undefined;
+  /** What the last automatic sweep failed with, if it did (it is tried again at the next turn). */
+  #autoSweepError: Error | undefined;
 
-  private constructor(dialect: Dialect, table: string, columns: Set<string>, chunked: boolean, hasChunkTable: boolean, chunkSize: number, maxBlobSize: number | undefined) {
+  private constructor(dialect: Dialect, table: string, columns: Set<string>, chunked: boolean, hasChunkTable: boolean, chunkSize: number, maxBlobSize: number | undefined, autoSweep: AutoSweep | undefined) {
     this.#dialect = dialect;
+    this.#autoSweep = hasChunkTable ? autoSweep : undefined;
     this.name = `sql-blob:${dialect.kind}`;
     this.#table = dialect.quote(table);
     this.#tableName = table;
@@ -319,6 +355,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     const chunkSize = positiveInteger(options.chunkSize, 'chunkSize') ?? DEFAULT_CHUNK_SIZE;
     if (chunkSize < 1024) throw new InvalidArgumentError(`chunkSize must be at least 1024 bytes, got ${chunkSize}`, { backend: 'sql-blob' });
     const maxBlobSize = positiveInteger(options.maxBlobSize, 'maxBlobSize');
+    const autoSweep = autoSweepOf(options.autoSweep);
     let dialect: Dialect;
     try {
       dialect = await openDialect(options);
@@ -339,7 +376,12 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       if (problem) throw new InvalidArgumentError(`the table ${table} cannot keep keys byte-exact: ${problem}`, { backend });
       const chunkColumns = await dialect.columns(`${table}_chunks`);
       const hasChunkTable = columns.has('extra') && ['key', 'version', 'seq', 'data'].every((column) => chunkColumns?.has(column) === true);
-      return new SqlBlobBackend(dialect, table, columns, hasChunkTable && options.inlineOnly !== true, hasChunkTable, chunkSize, maxBlobSize);
+      const opened = new SqlBlobBackend(dialect, table, columns, hasChunkTable && options.inlineOnly !== true, hasChunkTable, chunkSize, maxBlobSize, autoSweep);
+      // SQLite: what a killed writer staged is gone before the first operation. A server's dead
+      // writer left nothing (its transaction rolled back): its pass runs in the background.
+      const first = opened.#startAutoSweep();
+      if (dialect.stagesChunks) await first;
+      return opened;
     } catch (error) {
       await dialect.close().catch(() => undefined);
       throw mapDatabaseError(error, backend, 'opening the table');
@@ -434,6 +476,25 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   }
 
   /**
+   * SQLite, inside a write's transaction: deletes the key's chunk versions other than `keep` whose
+   * writer is known to be dead or that are older than the automatic sweep's age. The row now points
+   * at `keep` (or at no chunks) and the write lock is held, so none of them is an object or can
+   * become one. A look-up on the primary key's prefix: cheap enough for every write.
+   */
+  async #reclaimStaged(connection: Connection, key: string, keep: string | undefined): Promise<void> {
+    const auto = this.#autoSweep;
+    if (!auto) return;
+    const keyParameter = this.#dialect.keyParameter(key);
+    const { rows } = await connection.query(`SELECT DISTINCT version AS v FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ?`, [keyParameter]);
+    const cutoff = Date.now() - auto.olderThanMs;
+    for (const row of rows) {
+      const version = String(row.v);
+      if (version === keep || !(versionWriterGone(version) || (versionTime(version) ?? 0) <= cutoff)) continue;
+      await connection.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [keyParameter, version]);
+    }
+  }
+
+  /**
    * Points `key` at `object` inside the caller's transaction, honouring the conditions against the
    * row as it is now (locked on PostgreSQL and MySQL, under SQLite's write lock), and deletes the
    * replaced version's chunks.
@@ -485,6 +546,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       if (conditions.ifNoneMatch === '*') throw new AlreadyExistsError(`an object exists at ${JSON.stringify(key)}`, { key, backend: this.name });
       if (attempt >= 3) throw new UnavailableError(`writing ${JSON.stringify(key)} kept conflicting with other writers`, { key, backend: this.name });
     }
+    if (dialect.stagesChunks) await this.#reclaimStaged(connection, key, object.chunks?.version);
     let reported = `"${etag}"`;
     if (!this.#columns.has('extra') || (timed && !this.#timeRoundTrips)) {
       // The fingerprint holds `modified_at` as the column gives it back (a REAL column on PostgreSQL
@@ -644,7 +706,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       if (!second || second.done) {
         const data = first.done ? EMPTY : first.value;
         const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
-        return await dialect.transaction((connection) => this.#commitRow(connection, key, object, request), signal);
+        const info = await dialect.transaction((connection) => this.#commitRow(connection, key, object, request), signal);
+        this.#countWrite();
+        return info;
       }
       if (!this.#chunked) {
         // A legacy table without chunk rows: the object goes inline, bounded by maxObjectSize (enforced by Store as the body flows).
@@ -673,13 +737,25 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       const finish = (connection: Connection, size: number): Promise<ObjectInfo> =>
         this.#commitRow(connection, key, { ...base, data: EMPTY, size, sha256: request.sha256(), chunks: pointer }, request);
       if (!dialect.stagesChunks) {
-        return await dialect.transaction(async (connection) => finish(connection, await streamChunks(connection)), signal);
+        const info = await dialect.transaction(async (connection) => finish(connection, await streamChunks(connection)), signal);
+        this.#countWrite();
+        return info;
       }
       // SQLite: one writer per database, so the chunks are staged in short statements under a version
       // nobody points at yet, and only the switch of the main row is one (short) transaction.
       try {
         const size = await streamChunks(dialect);
-        return await dialect.transaction((connection) => finish(connection, size), signal);
+        const info = await dialect.transaction(async (connection) => {
+          // A sweep told to spare nothing young (or a process that took this one for dead) may have
+          // reclaimed the staged chunks: the object is then refused, never pointed at missing rows.
+          const { rows } = await connection.query(`SELECT COUNT(*) AS n FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [keyParameter, pointer.version]);
+          if (Number(rows[0]?.n ?? 0) !== Math.ceil(size / this.#chunkSize)) {
+            throw new UnavailableError(`the chunks staged for ${JSON.stringify(key)} were reclaimed before the write committed (a sweep with a small olderThanMs ran meanwhile); write it again`, { key, backend: this.name });
+          }
+          return finish(connection, size);
+        }, signal);
+        this.#countWrite();
+        return info;
       } catch (error) {
         await dialect.query(`DELETE FROM ${this.#chunkTable} WHERE ${this.#keyColumn} = ? AND version = ?`, [keyParameter, pointer.version]).catch(() => undefined);
         throw error;
@@ -838,6 +914,40 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   }
 
   /**
+   * Starts an automatic sweep unless one runs: unreferenced versions older than the automatic age,
+   * and those of dead writers of this host whatever their age. It never fails an operation: an
+   * error is kept (see {@link SqlBlobBackend.autoSweepError}) and the pass is tried again later.
+   */
+  #startAutoSweep(): Promise<void> | undefined {
+    const auto = this.#autoSweep;
+    if (!auto || this.#closed) return undefined;
+    if (this.#sweeping) return this.#sweeping;
+    this.#writesSinceSweep = 0;
+    const tally = new SweepTally({ dryRun: false }, SQL_BLOB_SWEEP_KINDS);
+    this.#sweeping = this.#sweepChunks(tally, '', auto.olderThanMs).then(
+      () => {
+        this.#autoSweepError = undefined;
+      },
+      (error: unknown) => {
+        this.#autoSweepError = error instanceof Error ? error : new Error(String(error));
+      },
+    ).finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  /** Counts a write, and starts an automatic sweep once every `everyWrites`. */
+  #countWrite(): void {
+    if (this.#autoSweep && ++this.#writesSinceSweep >= this.#autoSweep.everyWrites) void this.#startAutoSweep();
+  }
+
+  /** What the last automatic sweep failed with, when it did; undefined once one succeeds. */
+  get autoSweepError(): Error | undefined {
+    return this.#autoSweepError;
+  }
+
+  /**
    * Deletes chunk rows that no object points at: what a writer leaves behind when its process dies
    * in the middle of a large write (on SQLite, whose chunks are staged before the switching
    * transaction; on PostgreSQL and MySQL a dead writer's transaction rolls back and leaves none).
@@ -878,16 +988,17 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         const key = dialect.keyFromRow(row.k);
         if (!key.startsWith(prefix)) continue;
         const version = String(row.v);
-        // Without a time in its id the version predates timed ids: old enough.
+        // Without a time in its id the version predates timed ids: old enough. A dead writer's: at once.
         const created = versionTime(version);
-        if ((created ?? 0) > cutoff) continue;
+        const gone = versionWriterGone(version);
+        if (!gone && (created ?? 0) > cutoff) continue;
         // A version the key's current row points at is the object itself: never counted.
         if (tally.dryRun) {
           const current = await dialect.transaction((connection) => this.#row(connection, key, { lock: false }));
           if (current?.chunks?.version === version) continue;
         }
         await tally.reclaim(
-          { kind: 'chunks', id: `${key}@${version}`, key, size: Number(row.b ?? 0), reason: 'orphan', ...(created === undefined ? {} : { modified: new Date(created) }) },
+          { kind: 'chunks', id: `${key}@${version}`, key, size: Number(row.b ?? 0), reason: gone ? 'owner-gone' : 'orphan', ...(created === undefined ? {} : { modified: new Date(created) }) },
           () =>
             dialect.transaction(async (connection) => {
               const current = await this.#row(connection, key, { lock: true });
@@ -913,6 +1024,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#sweeping;
     await this.#dialect.close();
   }
 

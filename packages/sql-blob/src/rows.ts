@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { HOST_TAG, isOwnerGone } from '@stowage/core/node';
 
 /** Where a chunked object's bytes are: chunk rows `(key, version, seq)` of `chunkSize` bytes each (the last one shorter). */
 export interface ChunkPointer {
@@ -49,12 +50,23 @@ export function randomId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
+/** Counts the chunk versions this process creates, so that two in one millisecond differ. */
+let versionCounter = Math.floor(Math.random() * 0x1000000);
+/** The largest pid a version id can name (6 hex digits); a larger one is written as unknown. */
+const UNKNOWN_PID = 0xffffff;
+
 /**
- * A chunk version id: its creation time (milliseconds, base 36, 9 digits, so that ids sort by time)
- * and then random. The time lets a sweep tell a dead writer's chunks from a live writer's.
+ * A chunk version id: its creation time (milliseconds, base 36, 9 digits, so that ids sort by time),
+ * then its writer (this host's {@link HOST_TAG}, 8 hex digits, and its pid, 6) and a counter of the
+ * process (6). The time lets a sweep tell an old writer's chunks from a young one's; the writer lets
+ * the next open or write on this host reclaim at once the chunks a process that no longer runs staged.
+ * The form is that of ids before writers were named (9 + 20 characters), so that a sweep of an
+ * older stowage still reads the time and spares a running writer's chunks.
  */
-export function newVersion(now = Date.now()): string {
-  return `${now.toString(36).padStart(9, '0')}${randomId().slice(0, 20)}`;
+export function newVersion(now = Date.now(), writer: { host: string; pid: number } = { host: HOST_TAG, pid: process.pid }): string {
+  versionCounter = (versionCounter + 1) % 0x1000000;
+  const pid = writer.pid > 0 && writer.pid < UNKNOWN_PID ? writer.pid : UNKNOWN_PID;
+  return `${now.toString(36).padStart(9, '0')}${writer.host}${pid.toString(16).padStart(6, '0')}${versionCounter.toString(16).padStart(6, '0')}`;
 }
 
 /** When a chunk version was created, or undefined for ids without a time (written before versions carried one). */
@@ -62,6 +74,17 @@ export function versionTime(version: string): number | undefined {
   if (!/^[0-9a-z]{9}[0-9a-f]{20}$/.test(version)) return undefined;
   const time = Number.parseInt(version.slice(0, 9), 36);
   return Number.isSafeInteger(time) ? time : undefined;
+}
+
+/**
+ * Whether the writer a chunk version names is known to be dead: a process of this host that no
+ * longer runs. Ids from before writers were named hold random digits there, which name this host
+ * once in 2^32 ids; such a version is then judged by its pid as if it were named.
+ */
+export function versionWriterGone(version: string): boolean {
+  if (versionTime(version) === undefined) return false;
+  const pid = Number.parseInt(version.slice(17, 23), 16);
+  return pid !== UNKNOWN_PID && isOwnerGone(version.slice(9, 17), pid);
 }
 
 /** The `extra` JSON for a row stowage writes. */

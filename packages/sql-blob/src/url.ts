@@ -14,6 +14,7 @@ const URL_PARAMETERS = {
   chunkSize: 'positiveInteger',
   inlineOnly: 'boolean',
   journalMode: ['wal', 'delete', 'truncate', 'persist', 'memory', 'off'],
+  autoSweep: 'boolean',
 } as const satisfies Record<string, unknown>;
 
 /**
@@ -43,7 +44,7 @@ export const DRIVER_URL_PARAMETERS: Readonly<Record<'postgres' | 'mysql', Driver
 /**
  * Options from a store URL: `sqlite:./store.db`, `sqlite:///abs/store.db`, `sqlite::memory:`,
  * `postgres://user:pass@host:5432/db`, `mysql://user@host/db`, `mariadb://…`. The query parameters
- * `tableName`, `createTable`, `maxBlobSize`, `chunkSize`, `inlineOnly` and `journalMode` set those options and
+ * `tableName`, `createTable`, `maxBlobSize`, `chunkSize`, `inlineOnly`, `journalMode` and `autoSweep` set those options and
  * are removed; those of {@link DRIVER_URL_PARAMETERS} go on to pg or mysql2 with the URL; any other
  * is refused, with the closest known name.
  */

@@ -3,7 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { codeOf, mapDatabaseError } from '../src/sql-errors.ts';
-import { fixedChunks, formatExtra, keyHash, newVersion, parseDigest, parseExtra, prefixSuccessor, versionTime } from '../src/rows.ts';
+import { fixedChunks, formatExtra, keyHash, newVersion, parseDigest, parseExtra, prefixSuccessor, versionTime, versionWriterGone } from '../src/rows.ts';
+import { HOST_TAG } from '@stowage/core/node';
 import { sqlitePath } from '@stowage/sql-blob';
 
 describe('prefixSuccessor', () => {
@@ -79,6 +80,17 @@ describe('rows', () => {
     expect(early < late).toBe(true);
     expect(newVersion()).not.toBe(newVersion());
     expect(versionTime('0123456789abcdef01234567')).toBeUndefined();
+  });
+
+  it('names the writer in chunk version ids: a dead pid of this host is gone, a live one or another host is not', () => {
+    expect(versionWriterGone(newVersion())).toBe(false);
+    expect(newVersion(Date.now(), { host: HOST_TAG, pid: 12345 }).slice(9, 23)).toBe(`${HOST_TAG}003039`);
+    // pid 4194304 is past Linux's largest (pid_max is at most 2^22): never a running process.
+    expect(versionWriterGone(newVersion(Date.now(), { host: HOST_TAG, pid: 4_194_304 }))).toBe(true);
+    expect(versionWriterGone(newVersion(Date.now(), { host: HOST_TAG === '00000000' ? '00000001' : '00000000', pid: 4_194_304 }))).toBe(false);
+    // A pid too large for the id is written as unknown, and never judged gone.
+    expect(versionWriterGone(newVersion(Date.now(), { host: HOST_TAG, pid: 0x1000000 }))).toBe(false);
+    expect(versionWriterGone('not-a-version')).toBe(false);
   });
 
   it('maps sqlite: URLs to paths', () => {

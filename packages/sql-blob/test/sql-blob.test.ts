@@ -3,9 +3,7 @@
  * `remote_store` tables, chunk rows, concurrency of conditional writes, reads during overwrites,
  * failed writes, and the registry's URLs.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store, isStowageError, openStore } from '@stowage/core';
 import { SqlBlobBackend, adapter, optionsFromSqlUrl } from '@stowage/sql-blob';
@@ -107,38 +105,6 @@ for (const { database, url, skip } of databases) {
       }
       await expect(store.write('aborted.bin', body(), { signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
       expect(await store.readText('aborted.bin')).toBe('previous');
-    });
-
-    it.runIf(database === 'sqlite')('keeps the previous version when the writing process is killed mid-write', async () => {
-      const { store, backend, table } = await open({ chunkSize: 1024 });
-      await store.write('killed.bin', 'previous');
-      const path = (backend.unwrap() as { name: string }).name;
-      const child = spawn(process.execPath, ['--conditions=@stowage/source', fileURLToPath(new URL('./fixtures/slow-writer.ts', import.meta.url)), path, table, 'killed.bin'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      let chunks = 0;
-      await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (data: Buffer) => {
-          chunks += data.toString().split('chunk').length - 1;
-          if (chunks >= 5) resolve();
-        });
-        child.once('exit', () => reject(new Error('the writer exited before it was killed')));
-      });
-      child.kill('SIGKILL');
-      await new Promise((resolve) => child.once('exit', resolve));
-      expect(await store.readText('killed.bin')).toBe('previous');
-      const page = await store.list({});
-      expect(page.items.map((item) => item.key)).toEqual(['killed.bin']);
-      // The dead writer's staged chunks: kept while they could belong to a live writer, swept after.
-      const database = backend.unwrap() as { prepare(sql: string): { get(): { n: number } } };
-      const staged = database.prepare(`SELECT COUNT(*) AS n FROM "${table}_chunks"`).get().n;
-      expect(staged).toBeGreaterThanOrEqual(4);
-      expect(await backend.sweepOrphanChunks()).toEqual({ versions: 0, bytes: 0 });
-      await store.write('chunked.bin', new Uint8Array(3000).fill(1));
-      expect(await backend.sweepOrphanChunks({ olderThan: 0 })).toEqual({ versions: 1, bytes: staged * 1024 });
-      expect(database.prepare(`SELECT COUNT(*) AS n FROM "${table}_chunks"`).get().n).toBe(3);
-      expect((await store.readBytes('chunked.bin')).byteLength).toBe(3000);
-      expect(await store.readText('killed.bin')).toBe('previous');
     });
 
     it.skipIf(database === 'sqlite')('keeps the previous version when the connection dies mid-write', async () => {
