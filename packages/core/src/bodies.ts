@@ -109,6 +109,18 @@ export interface MeterOptions {
   backend?: string | undefined;
 }
 
+/**
+ * Marks a write request whose body is held in memory (bytes, a string, an `ArrayBuffer`): each pull
+ * of it answers at once, so nothing has to race it against a clock. A symbol, so that it survives
+ * the layers' `{ ...request }` copies and is no field of the contract.
+ */
+export const HELD_IN_MEMORY: unique symbol = Symbol('stowage.heldInMemory');
+
+/** Whether `body` is held in memory whole (a `Blob` may be read from a file, a stream from anywhere). */
+export function isHeldInMemory(body: unknown): boolean {
+  return typeof body === 'string' || body instanceof ArrayBuffer || ArrayBuffer.isView(body);
+}
+
 /** The `AbortedError` of an operation on `key` that `signal` ended. */
 export function abortedError(signal: AbortSignal, key?: string, backend?: string): AbortedError {
   return new AbortedError(`operation aborted${key === undefined ? '' : ` on ${JSON.stringify(key)}`}`, { key, backend, cause: signal.reason });

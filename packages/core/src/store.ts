@@ -19,7 +19,9 @@ import type {
 import {
   decodeUtf8,
   emptyStream,
+  HELD_IN_MEMORY,
   guardReadStream,
+  isHeldInMemory,
   meterBody,
   streamToBytes,
   throwIfAborted,
@@ -534,6 +536,7 @@ export class Store<C extends Capabilities = Capabilities> {
     if (this.#strict) await this.#checkHierarchy(key, options.signal);
     // One request per attempt, each reading the body from the start: the converted source first,
     // then (for bodies that can be sent again, which the retry layer repeats) a fresh conversion.
+    const heldInMemory = isHeldInMemory(body);
     const request = (from: SourceBody, context: OperationContext): BackendWriteRequest => {
       const metered = meterBody(declared === undefined ? from.chunks : exactly(from.chunks, declared, key), { maxSize: limit, signal: options.signal, key, backend: backendName });
       return {
@@ -551,6 +554,7 @@ export class Store<C extends Capabilities = Capabilities> {
     const info = await this.#call(key, options, (context, backend) => {
       const first = request(source, context);
       if (isReplayableBody(body)) first.again = () => request(toSource(body, key), context);
+      if (heldInMemory) (first as { [HELD_IN_MEMORY]?: true })[HELD_IN_MEMORY] = true;
       return backend.write(full, first);
     });
     return this.#info(info);

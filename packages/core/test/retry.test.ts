@@ -318,4 +318,64 @@ describe('Store: time limits', () => {
     for await (const chunk of body) total += chunk.byteLength;
     expect(total).toBe(300_000);
   });
+
+  it('bounds a write whose body stalls, leaving the previous object as it was; a body in memory is written whole', async () => {
+    const { plain, inner } = setup();
+    await plain.write('a', 'before');
+    const store = new Store(inner, { timeoutMs: 60 });
+    async function* stalled(): AsyncGenerator<Uint8Array> {
+      yield new TextEncoder().encode('half');
+      await new Promise(() => {});
+    }
+    const started = performance.now();
+    const error = await failure(store.write('a', stalled()));
+    expect(error.code).toBe('UNAVAILABLE');
+    expect(error.message).toMatch(/timed out after 60 ms/);
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(await plain.readText('a')).toBe('before');
+    await store.write('a', bytes(300_000));
+    expect((await plain.readBytes('a')).byteLength).toBe(300_000);
+  });
+
+  it('one clock for many attempts: only the slow ones time out, none before its time, and every later one is timed too', async () => {
+    const { faulty, plain } = setup();
+    await plain.write('a', 'x');
+    faulty.inject({ operation: 'stat', fault: { kind: 'delay', ms: 30_000 }, times: 5 });
+    const store = new Store(faulty, { timeoutMs: 120 });
+    const started = performance.now();
+    // Five slow calls first, then fast ones that come and go while the slow ones wait.
+    const slow = Array.from({ length: 5 }, () => failure(store.stat('a')).then((error) => ({ error, after: performance.now() - started })));
+    for (let i = 0; i < 200; i++) expect((await store.stat('a')).size).toBe(1);
+    for (const { error, after } of await Promise.all(slow)) {
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(after).toBeGreaterThanOrEqual(119);
+    }
+    // After the clock fired and emptied, a new slow call gets its own full time again.
+    faulty.inject({ operation: 'stat', fault: { kind: 'delay', ms: 30_000 }, times: 1 });
+    const again = performance.now();
+    expect((await failure(store.stat('a'))).code).toBe('UNAVAILABLE');
+    expect(performance.now() - again).toBeGreaterThanOrEqual(119);
+  });
+
+  it('a clock with nothing in flight does not keep the process alive', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const script = [
+      "import { Store } from '@stowage/core';",
+      "import { MemoryBackend } from '@stowage/memory';",
+      'const store = new Store(new MemoryBackend(), { timeoutMs: 600000 });',
+      "await store.write('a', 'x');",
+      "await store.stat('a');",
+      "console.log('done');",
+    ].join('\n');
+    const started = Date.now();
+    const child = spawnSync(process.execPath, ['--conditions=@stowage/source', '--input-type=module', '-e', script], {
+      cwd: new URL('.', import.meta.url),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('done');
+    expect(child.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
 });

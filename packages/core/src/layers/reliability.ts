@@ -23,7 +23,7 @@ import type {
   OperationContext,
   SignUrlOptions,
 } from '../backend.ts';
-import { abortedError, raceSignal } from '../bodies.ts';
+import { HELD_IN_MEMORY, abortedError, raceSignal } from '../bodies.ts';
 import { PreconditionFailedError, isStowageError, type StowageError } from '../errors.ts';
 import { resumableStream } from '../resumable-reads.ts';
 import { isRetryable, pause, resolveRetryPolicy, retryDelay, type ResolvedRetryPolicy, type RetryPolicy } from '../retry.ts';
@@ -83,20 +83,42 @@ class RetryBackend extends LayeredBackend {
    * or the policy's attempts or deadline run out. `onRepeatFailure` decides what an answer to a
    * repeat means (its first attempt may have landed).
    */
-  async #repeat<T>(context: OperationContext, key: string | undefined, attempt: (n: number) => Promise<T>, onRepeatFailure?: OnRepeatFailure<T>): Promise<T> {
+  #repeat<T>(context: OperationContext, key: string | undefined, attempt: (n: number) => Promise<T>, onRepeatFailure?: OnRepeatFailure<T>): Promise<T> {
     const policy = policyOf(context, this.#policy);
     if (policy === undefined) return attempt(1);
-    const { signal } = context;
-    const began = Date.now();
+    const began = performance.now();
+    // The first attempt runs without a frame of this layer's around it; only a failure enters the loop.
+    let first: Promise<T>;
+    try {
+      first = attempt(1);
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    return first.catch((error: unknown) => this.#again(error, policy, began, context.signal, key, attempt, onRepeatFailure));
+  }
+
+  /** What follows a failed first attempt: the repeats, as long as the policy allows them. */
+  async #again<T>(
+    failure: unknown,
+    policy: ResolvedRetryPolicy,
+    began: number,
+    signal: AbortSignal | undefined,
+    key: string | undefined,
+    attempt: (n: number) => Promise<T>,
+    onRepeatFailure: OnRepeatFailure<T> | undefined,
+  ): Promise<T> {
+    let error = failure;
     for (let n = 1; ; n++) {
+      // `error` is what attempt n failed with.
+      if (n > 1 && onRepeatFailure && isStowageError(error) && !isRetryable(error) && !signal?.aborted) return onRepeatFailure(error, signal);
+      if (!isRetryable(error) || signal?.aborted || n >= policy.attempts) throw error;
+      const delay = retryDelay(policy, n);
+      if (performance.now() - began + delay > policy.deadlineMs) throw error;
+      await pause(delay, signal, key, this.name);
       try {
-        return await attempt(n);
-      } catch (error) {
-        if (n > 1 && onRepeatFailure && isStowageError(error) && !isRetryable(error) && !signal?.aborted) return onRepeatFailure(error, signal);
-        if (!isRetryable(error) || signal?.aborted || n >= policy.attempts) throw error;
-        const delay = retryDelay(policy, n);
-        if (Date.now() - began + delay > policy.deadlineMs) throw error;
-        await pause(delay, signal, key, this.name);
+        return await attempt(n + 1);
+      } catch (next) {
+        error = next;
       }
     }
   }
@@ -210,17 +232,25 @@ class TimeoutBackend extends LayeredBackend {
   }
 
   /** One attempt under the call's time limit (the call's own, else the layer's); none: as it is. */
-  async #timed<T>(context: OperationContext, key: string | undefined, attempt: Attempt<T>): Promise<T> {
+  #timed<T>(context: OperationContext, key: string | undefined, attempt: Attempt<T>): Promise<T> {
     const timeoutMs = context.timeoutMs ?? this.#timeoutMs;
     if (timeoutMs === undefined) return attempt(context.signal);
     const scope = attemptScope(context.signal, timeoutMs);
-    try {
-      return await attempt(scope.signal);
-    } catch (error) {
-      throw scope.timedOut() ? timeoutError(error, timeoutMs, key, this.name) : error;
-    } finally {
+    const failed = (error: unknown): never => {
+      const timedOut = scope.timedOut();
       scope.dispose();
+      throw timedOut ? timeoutError(error, timeoutMs, key, this.name) : error;
+    };
+    let pending: Promise<T>;
+    try {
+      pending = attempt(scope.signal);
+    } catch (error) {
+      return Promise.reject(error).catch(failed);
     }
+    return pending.then((value) => {
+      scope.dispose();
+      return value;
+    }, failed);
   }
 
   override stat(key: string, context: OperationContext): Promise<ObjectInfo> {
@@ -233,8 +263,12 @@ class TimeoutBackend extends LayeredBackend {
 
   override write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
     return this.#timed(request, key, (signal) =>
-      // The clock also ends a body whose source stalled, which the backend may be waiting on.
-      this.inner.write(key, signal === request.signal ? request : { ...request, body: bounded(request.body, signal, key, this.name), signal }),
+      // The clock also ends a body whose source stalled, which the backend may be waiting on; a body
+      // held in memory cannot stall, and is passed on as it is.
+      this.inner.write(
+        key,
+        signal === request.signal ? request : { ...request, body: (request as { [HELD_IN_MEMORY]?: true })[HELD_IN_MEMORY] ? request.body : bounded(request.body, signal, key, this.name), signal },
+      ),
     );
   }
 
