@@ -68,12 +68,17 @@ import { ROOT, listWorkspacePackages, workspaceCycles, type PackageManifest, typ
  * `isOwnerGone` in `@stowage/core/node`), which local's lock and temporary-file recovery and
  * sql-blob's reclaiming of dead SQLite writers' chunks share instead of keeping a copy each: 0.3 KiB
  * of gzipped JavaScript, which took it to 44.3 KiB (the tarball to 160 KiB).
+ *
+ * Raised from 164 / 45 KiB for cheaper time limits (one shared clock per `timeoutMs` instead of a
+ * timer per attempt, and retry and timeout layers without a frame of their own on a first attempt
+ * that succeeds), the `enabled` switch of `observingLayer`, and the Azure metadata-name check:
+ * about 1 KiB of gzipped JavaScript, which took it to 45.7 KiB (the tarball to 163.4 KiB).
  */
 const CORE_BUDGET = {
   /** The tarball `pnpm pack` makes (what `npm install` downloads). */
-  packedBytes: 164 * 1024,
+  packedBytes: 170 * 1024,
   /** dist/**\/*.js concatenated and gzipped (what a bundler ships, before minification). */
-  javascriptGzipBytes: 45 * 1024,
+  javascriptGzipBytes: 47 * 1024,
 } as const;
 
 type Check = () => string[] | Promise<string[]>;
