@@ -5,6 +5,7 @@
 #
 #   bash scripts/run.sh demo     installs everything, then runs this
 #   bash examples/demo.sh        the same, once the dependencies are installed (Node >= 22.18)
+#   bash scripts/run.sh stowage ARGS...   the command as the demo runs it, on any machine afterwards
 #
 # The command runs from the repository's sources (Node runs the TypeScript directly through the
 # @stowage/source export condition), so a fresh clone needs no build step. An installed command
@@ -28,4 +29,9 @@ stowage ls -l :notes/
 stowage cat :notes/hello.txt
 stowage stat :notes/hello.txt
 
-printf '\nThe store is %s/.stowage/store.db. Next, try:\n  node --conditions=@stowage/source %s --help\n' "$PWD" "$CLI"
+# The suggestion must work as printed with the machine's own Node, whatever its version: run.sh runs
+# the command on the Node the setup fetched when that one is too old. Printed relative to the
+# directory `run.sh demo` was run from when that is the repository (the README's way).
+RUN="$ROOT/scripts/run.sh"
+if [[ "${STOWAGE_DEMO_CALLER_DIR:-}" == "$ROOT" ]]; then RUN=scripts/run.sh; fi
+printf '\nThe store is %s/.stowage/store.db. Next, try:\n  bash %s stowage --help\n' "$PWD" "$RUN"

@@ -11,6 +11,10 @@
  *   (tests and examples excluded): no import of an undeclared package, no runtime dependency that
  *   nothing imports, names (for a run-time loader) or needs as a peer; peers on workspace packages
  *   are `workspace:^`.
+ * - `package-graph`: no dependency cycle of any kind (dependencies, devDependencies, peers) among the
+ *   workspace's packages (pnpm warns about one on every install, and a cycle makes build order
+ *   arbitrary); no devDependency that nothing in the package names (its tests, configuration and
+ *   scripts), fills a peer of another dependency, or is listed in {@link USED_WITHOUT_NAMING}.
  * - `core-size`: `@stowage/core` stays within its size budget (see {@link CORE_BUDGET}) and has no
  *   runtime dependency.
  * - `changelogs`: a released package (version above 0.0.0) has a CHANGELOG.md.
@@ -31,7 +35,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import ts from 'typescript';
 import { parse } from 'yaml';
-import { ROOT, listWorkspacePackages, type PackageManifest, type WorkspacePackage } from './workspace.ts';
+import { ROOT, listWorkspacePackages, workspaceCycles, type PackageManifest, type WorkspacePackage } from './workspace.ts';
 
 /**
  * `@stowage/core`'s size budget. Core is what every user installs, so it must stay small: it has no
@@ -171,6 +175,53 @@ function checkDependencies(): string[] {
           problems.push(`${pkg.name}: the dependency ${name} is "workspace:*", which publishes as an exact version; use "workspace:^"`);
         }
       }
+    }
+  }
+  return problems;
+}
+
+// ---- the package graph --------------------------------------------------------------------------
+
+/**
+ * devDependencies that no file of their package names, with the reason each is still needed.
+ * Keep this short: most tools are named where they are used.
+ */
+const USED_WITHOUT_NAMING: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  '@stowage/cli': { azurite: "the tests' global setup starts it through resolveAzurite({ resolveFrom }) of @stowage/conformance/servers, which resolves it from this package" },
+};
+
+/** The text of every file of a package that may name a dependency (not node_modules, dist, nor a nested workspace package). */
+function packageText(pkg: WorkspacePackage, nested: ReadonlySet<string>): string {
+  const parts: string[] = [JSON.stringify(pkg.manifest.scripts ?? {})];
+  const walk = (folder: string): void => {
+    for (const entry of readdirSync(folder, { withFileTypes: true })) {
+      const path = join(folder, entry.name);
+      if (entry.isDirectory()) {
+        if (entry.name !== 'node_modules' && entry.name !== 'dist' && !nested.has(path)) walk(path);
+      } else if (/\.(?:[cm]?[jt]sx?|json|sh|ya?ml)$/.test(entry.name) && entry.name !== 'package.json') {
+        parts.push(readFileSync(path, 'utf8'));
+      }
+    }
+  };
+  walk(pkg.dir);
+  return parts.join('\n');
+}
+
+function checkPackageGraph(): string[] {
+  const packages = listWorkspacePackages();
+  const workspace = new Map(packages.map((pkg) => [pkg.name, pkg]));
+  const problems = workspaceCycles(packages).map((cycle) => `dependency cycle: ${cycle} (move what one side's tests need into a package of their own)`);
+  const folders = new Set(packages.map((pkg) => pkg.dir));
+  for (const pkg of packages) {
+    const { dependencies = {}, devDependencies = {}, peerDependencies = {} } = pkg.manifest;
+    const text = packageText(pkg, new Set([...folders].filter((dir) => dir !== pkg.dir)));
+    const peersFilled = new Set([...Object.keys(dependencies), ...Object.keys(devDependencies), ...Object.keys(peerDependencies)].flatMap((name) => peersOf(name, pkg, workspace)));
+    for (const name of Object.keys(devDependencies)) {
+      if (text.includes(name) || peersFilled.has(name) || USED_WITHOUT_NAMING[pkg.name]?.[name] !== undefined) continue;
+      // @types/x is used where x is (@types/scope__x for @scope/x); @types/node wherever Node is.
+      const typed = name.startsWith('@types/') ? name.slice('@types/'.length).replace(/^(.+)__(.+)$/, '@$1/$2') : undefined;
+      if (typed !== undefined && (typed === 'node' || text.includes(typed) || typed in dependencies || typed in peerDependencies)) continue;
+      problems.push(`${pkg.name}: the devDependency ${name} is named by nothing in ${pkg.path} (remove it, or say in USED_WITHOUT_NAMING of scripts/lint-repository.ts what uses it)`);
     }
   }
   return problems;
@@ -371,6 +422,7 @@ function checkCompose(): string[] {
 
 const CHECKS: Record<string, Check> = {
   dependencies: checkDependencies,
+  'package-graph': checkPackageGraph,
   'core-size': checkCoreSize,
   changelogs: checkChangelogs,
   workflows: checkWorkflows,

@@ -8,6 +8,9 @@
 #                               "N passed, N failed, N skipped"
 #   bash scripts/run.sh setup   installs only (the GitHub workflow uses it, then runs pnpm itself)
 #   bash scripts/run.sh smoke   builds, then only the certification smoke of `test`
+#   bash scripts/run.sh stowage ARGS...
+#                               the stowage command from the sources, on the Node the setup uses
+#                               (installs first when needed), in the directory you run it from
 #
 # It needs nothing but bash, npm and network access to the npm registry: when the Node.js on PATH
 # is older than 22 (or cannot run TypeScript natively), it fetches Node 24 from the npm registry's
@@ -20,6 +23,7 @@ set -euo pipefail
 shopt -s inherit_errexit 2>/dev/null || true # bash >= 4.4: command substitutions fail like the rest
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+CALLER_DIR="$PWD" # where `run.sh stowage` runs the command
 cd "$ROOT"
 
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/stowage"
@@ -28,7 +32,11 @@ REPORTS="$ROOT/reports"
 MAIN_NODE_MAJOR=24
 OLDEST_NODE_MAJOR=22
 
-say() { printf '==> %s\n' "$*"; }
+# QUIET=1 (`run.sh stowage`): the command's output alone on stdout; the setup's progress on stderr,
+# and only when it fetches something.
+QUIET=""
+say() { if [[ -z "$QUIET" ]]; then printf '==> %s\n' "$*"; fi; }
+say_fetching() { if [[ -z "$QUIET" ]]; then say "$@"; else printf '==> %s\n' "$*" >&2; fi; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() {
   printf 'error: %s\n' "$*" >&2
@@ -36,7 +44,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # ---- clean-up -----------------------------------------------------------------------------------
@@ -162,7 +170,7 @@ find_node() {
     return
   fi
   command -v npm >/dev/null || die "Node.js >= ${OLDEST_NODE_MAJOR} is not on PATH and there is no npm to fetch it with: install Node.js ${MAIN_NODE_MAJOR}"
-  say "fetching Node $major from the npm registry into $prefix"
+  say_fetching "fetching Node $major from the npm registry into $prefix"
   # npm 11 may warn about the package's install script; the binary arrives through its per-platform
   # optional dependency regardless.
   npm_install_into_cache "$prefix" "node@$major"
@@ -203,7 +211,7 @@ ensure_pnpm() {
   prefix="$CACHE/pnpm-$version"
   bin="$prefix/node_modules/.bin"
   if [[ ! -x "$bin/pnpm" || "$("$bin/pnpm" --version 2>/dev/null)" != "$version" ]]; then
-    say "installing pnpm $version from the npm registry into $prefix"
+    say_fetching "installing pnpm $version from the npm registry into $prefix"
     npm_install_into_cache "$prefix" "pnpm@$version"
     [[ "$("$bin/pnpm" --version 2>/dev/null)" == "$version" ]] || die "pnpm $version was installed into $prefix but does not run"
   fi
@@ -244,6 +252,8 @@ setup_toolchain() {
   # No prompts, ever (CI has no stdin): let pnpm recreate node_modules when its layout changed.
   export pnpm_config_confirm_modules_purge=false
   export TURBO_TELEMETRY_DISABLED=1
+  # pnpm's "update available" notice: the version is pinned, so it is only noise (in the demo, too).
+  export pnpm_config_update_notifier=false
   ensure_pnpm
 
   say "node $(node -v) ($(command -v node)), pnpm $(pnpm --version)"
@@ -255,6 +265,7 @@ setup_toolchain() {
       echo "pnpm_config_pm_on_fail=ignore"
       echo "pnpm_config_confirm_modules_purge=false"
       echo "TURBO_TELEMETRY_DISABLED=1"
+      echo "pnpm_config_update_notifier=false"
       if [[ -n "${npm_config_nodedir:-}" ]]; then echo "npm_config_nodedir=$npm_config_nodedir"; fi
     } >>"${GITHUB_ENV:-/dev/null}"
   fi
@@ -500,8 +511,9 @@ runtime_certification() {
   tmp=$TEMP_DIR
   mkdir -p "$tmp/memory" "$tmp/local" "$tmp/sqlite"
   say "$version: certifying memory, local and SQLite"
-  (cd "$ROOT/conformance" && "${run[@]}" dist/cli.js --module @stowage/memory --out "$tmp/memory-report" --quiet) || status=1
-  (cd "$ROOT/conformance" && "${run[@]}" dist/cli.js --module @stowage/local --options "{\"root\":\"$tmp/local\"}" --out "$tmp/local-report" --quiet) || status=1
+  # memory and local are dependencies of the kit's tests (conformance/test), not of the kit.
+  (cd "$ROOT/conformance/test" && "${run[@]}" ../dist/cli.js --module @stowage/memory --out "$tmp/memory-report" --quiet) || status=1
+  (cd "$ROOT/conformance/test" && "${run[@]}" ../dist/cli.js --module @stowage/local --options "{\"root\":\"$tmp/local\"}" --out "$tmp/local-report" --quiet) || status=1
   # sql-blob is not a dependency of the kit: resolved from its own package.
   (cd "$ROOT/packages/sql-blob" && "${run[@]}" ../../conformance/dist/cli.js --module @stowage/sql-blob --url "sqlite:$tmp/sqlite/store.db" --out "$tmp/sqlite-report" --quiet) || status=1
   rm -rf "$REPORTS/conformance-$name"
@@ -587,7 +599,15 @@ case "$command" in
     setup_toolchain
     install_dependencies
     say "bash examples/demo.sh (the stowage command, run from the sources)"
-    bash examples/demo.sh
+    STOWAGE_DEMO_CALLER_DIR="$CALLER_DIR" bash examples/demo.sh
+    ;;
+  stowage)
+    shift
+    QUIET=1
+    setup_toolchain
+    if [[ ! -f node_modules/.modules.yaml ]]; then install_dependencies >&2; fi
+    cd "$CALLER_DIR"
+    exec node --conditions=@stowage/source --disable-warning=ExperimentalWarning "$ROOT/packages/cli/src/cli.ts" "$@"
     ;;
   test)
     setup_toolchain matrix

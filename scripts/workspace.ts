@@ -73,6 +73,41 @@ export function listWorkspacePackages(root: string = ROOT): WorkspacePackage[] {
   return packages.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** Every workspace package another one depends on, of any kind, with the kind. */
+function workspaceEdges(pkg: WorkspacePackage, workspace: ReadonlyMap<string, WorkspacePackage>): Map<string, string> {
+  const edges = new Map<string, string>();
+  for (const kind of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies'] as const) {
+    for (const name of Object.keys(pkg.manifest[kind] ?? {})) {
+      if (workspace.has(name) && name !== pkg.name && !edges.has(name)) edges.set(name, kind);
+    }
+  }
+  return edges;
+}
+
+/** The dependency cycles among the workspace's packages, each as `a → b (devDependencies) → a`. */
+export function workspaceCycles(packages: readonly WorkspacePackage[]): string[] {
+  const workspace = new Map(packages.map((pkg) => [pkg.name, pkg]));
+  const cycles = new Set<string>();
+  const state = new Map<string, 'open' | 'done'>();
+  const path: { name: string; kind: string }[] = [];
+  const visit = (name: string, kind: string): void => {
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'open') {
+      const start = path.findIndex((step) => step.name === name);
+      const loop = [...path.slice(start), { name, kind }];
+      cycles.add(loop.map((step, index) => (index === 0 ? step.name : `${step.name} (${step.kind})`)).join(' → '));
+      return;
+    }
+    state.set(name, 'open');
+    path.push({ name, kind });
+    for (const [next, edge] of workspaceEdges(workspace.get(name)!, workspace)) visit(next, edge);
+    path.pop();
+    state.set(name, 'done');
+  };
+  for (const pkg of packages) visit(pkg.name, '');
+  return [...cycles];
+}
+
 /** The file name `pnpm pack` gives a package's tarball: `@stowage/core@0.1.0` → `stowage-core-0.1.0.tgz`. */
 export function tarballName(name: string, version: string): string {
   return `${name.replace(/^@/, '').replace('/', '-')}-${version}.tgz`;

@@ -12,6 +12,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { ConformanceReport } from '../src/index.ts';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
+// The adapters certified by name (@stowage/memory, @stowage/local) are dependencies of the tests' own package.
+const testsDir = join(packageDir, 'test');
 const cli = join(packageDir, 'src', 'cli.ts');
 const brokenAdapter = join(packageDir, 'test', 'fixtures', 'broken-adapter.ts');
 const SMALL = ['--chunk-size', '65536', '--large-size', '1048576'];
@@ -25,7 +27,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
     execFile(
       process.execPath,
       ['--conditions=@stowage/source', '--disable-warning=ExperimentalWarning', cli, '--out', out, ...args],
-      { cwd: packageDir, timeout: 120_000 },
+      { cwd: testsDir, timeout: 120_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr, out });

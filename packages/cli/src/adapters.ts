@@ -14,7 +14,8 @@ import { pathToFileURL } from 'node:url';
 import type { BackendConfig, ModuleLoader } from '@stowage/core';
 import { STORE_URL_SHAPES } from './locations.ts';
 
-function isMissing(error: unknown, specifier: string): boolean {
+/** Whether `error` says that the package `specifier` itself is not installed (not one of its dependencies). */
+export function isMissingModule(error: unknown, specifier: string): boolean {
   const code = (error as { code?: string } | null)?.code;
   if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false;
   // A package that is there but lacks one of its own dependencies is a different problem.
@@ -42,7 +43,7 @@ export function adapterLoader(cwd: string): ModuleLoader {
     try {
       return await import(specifier);
     } catch (error) {
-      if (!isMissing(error, specifier)) throw error;
+      if (!isMissingModule(error, specifier)) throw error;
       const file = resolveFromProject(specifier, cwd);
       if (file === undefined) throw error;
       return import(pathToFileURL(file).href);

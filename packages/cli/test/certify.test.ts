@@ -50,3 +50,24 @@ describe('certify', () => {
     expect(path.status).toBe(2);
   });
 });
+
+describe('certify without the conformance kit', () => {
+  it('fails with CONFIG and names the package to install when @stowage/conformance is absent', async () => {
+    const { loadConformanceKit } = await import('../src/commands/certify.ts');
+    const { failureCode } = await import('../src/failures.ts');
+    // What Node throws for a package that is not installed.
+    const absent = Object.assign(new Error("Cannot find package '@stowage/conformance' imported from /usr/lib/node_modules/@stowage/cli/dist/adapters.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    const failure = await loadConformanceKit('/tmp', () => Promise.reject(absent)).catch((error: unknown) => error);
+    expect(failureCode(failure)).toBe('CONFIG');
+    expect((failure as Error).message).toMatch(/^stowage certify needs the conformance kit, the package @stowage\/conformance, which is not installed: install it next to the command \(`npm install -g @stowage\/conformance`/);
+    // Another failure (the kit is there but one of its own dependencies is not) is not hidden.
+    const broken = Object.assign(new Error("Cannot find package 'fast-check' imported from /x/conformance/dist/index.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    await expect(loadConformanceKit('/tmp', () => Promise.reject(broken))).rejects.toBe(broken);
+  });
+
+  it('loads the kit beside the command', async () => {
+    const { loadConformanceKit } = await import('../src/commands/certify.ts');
+    const kit = await loadConformanceKit(process.cwd());
+    expect(typeof kit.runConformance).toBe('function');
+  });
+});

@@ -73,7 +73,7 @@ export {
 export { LayeredBackend, OPERATION_NAMES, applyLayers, layerNames, type Layer, type LayerCall, type OperationName } from './layers/layer.ts';
 export { concurrencyLimitLayer, rateLimitLayer, type ConcurrencyLimitOptions, type RateLimitOptions } from './layers/limits.ts';
 export { loggingLayer, type LogFields, type LogLevel, type Logger, type LoggingOptions } from './layers/logging.ts';
-export { observingLayer, type Observation, type ObservedCall, type ObservedOutcome, type Observer } from './layers/observation.ts';
+export { observingLayer, type Observation, type ObservedCall, type ObservedOutcome, type Observer, type ObservingOptions } from './layers/observation.ts';
 export { resumableReadsLayer, retryLayer, timeoutLayer } from './layers/reliability.ts';
 export {
   openStore,

@@ -6,6 +6,7 @@ import {
   faultLayer,
   isStowageError,
   loggingLayer,
+  observingLayer,
   openStores,
   rateLimitLayer,
   type Backend,
@@ -375,5 +376,46 @@ describe('faultLayer', () => {
     expect(() => faultLayer({ rules: [{ operation: 'wrte' as never, fault: { kind: 'unavailable' } }] })).toThrow(/operation must be/);
     expect(() => faultLayer({ rules: [{ operation: 'read', fault: { kind: 'error', code: 'NOPE' as never } }] })).toThrow(/stowage error code/);
     expect(() => faultLayer({ rules: [{ operation: 'read', fault: { kind: 'unavailable' }, probability: 2 }] })).toThrow(/probability/);
+  });
+});
+
+describe('observingLayer', () => {
+  it('while enabled() answers false, calls go straight on: the observer is not asked and read streams stay unwrapped', async () => {
+    const inner = new MemoryBackend();
+    let on = false;
+    const seen: string[] = [];
+    const layer = observingLayer('watch', (call) => (seen.push(call.operation), { end: (outcome) => seen.push(`end:${outcome.status}:${outcome.bytesRead + outcome.bytesWritten}`) }), {
+      enabled: () => on,
+    });
+    const store = new Store(inner, { layers: [layer] });
+    await store.write('a', 'hello');
+    await store.stat('a');
+    await store.list();
+    await store.delete('missing').catch(() => undefined);
+    // The stream the inner backend returned is the one the caller gets.
+    let returned: ReadableStream<Uint8Array> | undefined;
+    class Marking<C extends Capabilities> extends LayeredBackend<C> {
+      override async read(key: string, options: Parameters<Backend['read']>[1]) {
+        const result = await this.inner.read(key, options);
+        returned = result.body;
+        return result;
+      }
+    }
+    const marked = new Store(inner, { layers: [layer, { name: 'marking', wrap: (backend) => new Marking(backend) }] });
+    const opened = await marked.backend.read('a', {});
+    expect(opened.body).toBe(returned);
+    await opened.body.cancel();
+    expect(seen).toEqual([]);
+
+    on = true;
+    await store.write('b', 'hey');
+    expect(await store.readText('b')).toBe('hey');
+    await store.stat('b');
+    await store.list();
+    expect(seen).toEqual(['write', 'end:ok:3', 'read', 'end:ok:3', 'stat', 'end:ok:0', 'list', 'end:ok:0']);
+  });
+
+  it('refuses an enabled that is not a function', () => {
+    expect(() => observingLayer('watch', () => undefined, { enabled: true as never })).toThrow(/enabled must be a function/);
   });
 });

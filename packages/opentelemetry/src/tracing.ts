@@ -49,26 +49,30 @@ export function tracingLayer(options?: TracingOptions): Layer {
   // With the API alone (no SDK registered yet: the global provider still hands out the API's no-op
   // tracer), a call is not observed at all. Checked per call, so an SDK registered later is used.
   const global = checked.tracerProvider === undefined ? trace.getTracerProvider() : undefined;
-  const unregistered = (): boolean => global instanceof ProxyTracerProvider && global.getDelegate() === NOOP_PROVIDER;
+  const registered = global instanceof ProxyTracerProvider ? (): boolean => global.getDelegate() !== NOOP_PROVIDER : undefined;
   const common: CommonOptions = { bucket: checked.bucket, attributes: checked.attributes };
 
-  return observingLayer('tracing', (call) => {
-    if (skip.has(call.operation) || unregistered()) return undefined;
-    const parent = context.active();
-    const span = tracer.startSpan(`${call.operation} ${common.bucket ?? call.backend}`, { kind: SpanKind.CLIENT }, parent);
-    // A span nobody records (the API alone, or sampled out) costs nothing more: its attributes are
-    // never built, and the operation runs as if untraced, its stream unwrapped.
-    if (!span.isRecording()) {
-      span.end();
-      return undefined;
-    }
-    span.setAttributes(startAttributes(call, common, recordKeys));
-    const active = trace.setSpan(parent, span);
-    return {
-      run: (operation) => context.with(active, operation),
-      end: (outcome) => endSpan(span, call, outcome, recordKeys),
-    };
-  });
+  return observingLayer(
+    'tracing',
+    (call) => {
+      if (skip.has(call.operation)) return undefined;
+      const parent = context.active();
+      const span = tracer.startSpan(`${call.operation} ${common.bucket ?? call.backend}`, { kind: SpanKind.CLIENT }, parent);
+      // A span nobody records (the API alone, or sampled out) costs nothing more: its attributes are
+      // never built, and the operation runs as if untraced, its stream unwrapped.
+      if (!span.isRecording()) {
+        span.end();
+        return undefined;
+      }
+      span.setAttributes(startAttributes(call, common, recordKeys));
+      const active = trace.setSpan(parent, span);
+      return {
+        run: (operation) => context.with(active, operation),
+        end: (outcome) => endSpan(span, call, outcome, recordKeys),
+      };
+    },
+    { enabled: registered },
+  );
 }
 
 function startAttributes(call: ObservedCall, options: CommonOptions, recordKeys: boolean): Attributes {

@@ -1,6 +1,8 @@
 /**
  * `stowage certify`: runs the conformance suite of `@stowage/conformance` against a store and prints
- * the report; `--out` also writes it as JSON and Markdown.
+ * the report; `--out` also writes it as JSON and Markdown. The kit is an optional peer of the
+ * command (most users never certify): it is loaded like an adapter, from beside the command or from
+ * the working directory's project, and its absence is a configuration error that says what to install.
  *
  * @module
  */
@@ -8,12 +10,35 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AbortedError } from '@stowage/core';
 import type { ConformanceReport } from '@stowage/conformance';
+import type { ModuleLoader } from '@stowage/core';
+import { adapterLoader, isMissingModule } from '../adapters.ts';
 import { expectPositionals, flag, stringOption, type Command, type Context, type ParsedArgs } from '../command.ts';
-import { atLocation, usageError } from '../failures.ts';
+import { atLocation, configError, usageError } from '../failures.ts';
 import { alignColumns, parseByteSize } from '../format.ts';
 import { displayLocation } from '../locations.ts';
 import { openStoreOf } from '../objects.ts';
 import { stepProgress } from '../progress.ts';
+
+/** What `certify` uses of the conformance kit. */
+export type ConformanceKit = typeof import('@stowage/conformance');
+
+const KIT = '@stowage/conformance';
+
+/**
+ * Loads the conformance kit with `load` (the command's adapter loader: beside the command, then the
+ * working directory's project); a kit that is not installed is a `CONFIG` error naming the package.
+ */
+export async function loadConformanceKit(cwd: string, load: ModuleLoader = adapterLoader(cwd)): Promise<ConformanceKit> {
+  try {
+    return (await load(KIT)) as ConformanceKit;
+  } catch (error) {
+    if (!isMissingModule(error, KIT)) throw error;
+    throw configError(
+      `stowage certify needs the conformance kit, the package ${KIT}, which is not installed: install it next to the command (\`npm install -g ${KIT}\` for a global stowage) or in this project (\`npm install --save-dev ${KIT}\`)`,
+      { cause: error },
+    );
+  }
+}
 
 function sizeOption(args: ParsedArgs, name: string): number | undefined {
   const text = stringOption(args, name);
@@ -93,7 +118,7 @@ export const certifyCommand: Command = {
       if (equals <= 0 || equals === entry.length - 1) throw usageError(`--override takes ID=REASON, not ${JSON.stringify(entry)}`);
       overrides[entry.slice(0, equals)] = entry.slice(equals + 1);
     }
-    const conformance = await import('@stowage/conformance');
+    const conformance = await loadConformanceKit(context.session.cwd);
     try {
       conformance.validateOverrides(overrides);
     } catch (error) {

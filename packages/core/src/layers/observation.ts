@@ -6,9 +6,10 @@
  *
  * @module
  */
-import type { Backend, BackendReadResult, BackendWriteRequest, ObjectInfo } from '../backend.ts';
+import { describeValue } from '../arguments.ts';
+import type { Backend, BackendListOptions, BackendReadResult, BackendWriteRequest, ListPage, ObjectInfo, OperationContext } from '../backend.ts';
 import type { Capabilities } from '../capabilities.ts';
-import { isStowageError, type ErrorCode } from '../errors.ts';
+import { InvalidArgumentError, isStowageError, type ErrorCode } from '../errors.ts';
 import { LayeredBackend, type Layer, type LayerCall } from './layer.ts';
 import { watchStream } from './streams.ts';
 
@@ -48,20 +49,62 @@ export interface Observation {
 /** Sees every operation start; returns what to do with it (or nothing, to leave it unobserved). */
 export type Observer = (call: ObservedCall) => Observation | undefined;
 
-/** A layer that reports every operation of the backend it wraps to `observer`. */
-export function observingLayer(name: string, observer: Observer): Layer {
-  return { name, wrap: <C extends Capabilities>(inner: Backend<C>) => new ObservingBackend(inner, observer) };
+/** Options of {@link observingLayer}. */
+export interface ObservingOptions {
+  /**
+   * Whether anyone observes now, asked at the start of every call. While it answers `false`, calls
+   * go straight to the inner backend: no call record is made and the observer is not asked (an
+   * OpenTelemetry layer with no SDK registered yet, say). Absent: always.
+   */
+  enabled?: (() => boolean) | undefined;
+}
+
+/**
+ * A layer that reports every operation of the backend it wraps to `observer`.
+ *
+ * @example
+ * ```ts
+ * const timing = observingLayer('timing', (call) => ({
+ *   end: (outcome) => console.log(call.operation, outcome.status, outcome.durationMs),
+ * }))
+ * ```
+ */
+export function observingLayer(name: string, observer: Observer, options: ObservingOptions = {}): Layer {
+  const enabled = options.enabled;
+  if (enabled !== undefined && typeof enabled !== 'function') {
+    throw new InvalidArgumentError(`observingLayer: enabled must be a function, got ${describeValue(enabled)}`);
+  }
+  return { name, wrap: <C extends Capabilities>(inner: Backend<C>) => new ObservingBackend(inner, observer, enabled) };
 }
 
 class ObservingBackend<C extends Capabilities> extends LayeredBackend<C> {
   readonly #observer: Observer;
+  readonly #enabled: (() => boolean) | undefined;
 
-  constructor(inner: Backend<C>, observer: Observer) {
+  constructor(inner: Backend<C>, observer: Observer, enabled: (() => boolean) | undefined) {
     super(inner);
     this.#observer = observer;
+    this.#enabled = enabled;
+  }
+
+  // While nobody observes, the most frequent calls skip even the call record of `around`.
+  override stat(key: string, context: OperationContext): Promise<ObjectInfo> {
+    if (this.#enabled?.() === false) return this.inner.stat(key, context);
+    return super.stat(key, context);
+  }
+
+  override delete(key: string, context: OperationContext): Promise<void> {
+    if (this.#enabled?.() === false) return this.inner.delete(key, context);
+    return super.delete(key, context);
+  }
+
+  override list(options: BackendListOptions): Promise<ListPage> {
+    if (this.#enabled?.() === false) return this.inner.list(options);
+    return super.list(options);
   }
 
   protected override around<T>(call: LayerCall, run: () => Promise<T>): Promise<T> {
+    if (this.#enabled?.() === false) return run();
     const observation = this.#observer({ ...call, backend: this.inner.name });
     // Unobserved: the call goes on as it is, without a promise of this layer's around it.
     if (!observation) return run();
@@ -82,6 +125,7 @@ class ObservingBackend<C extends Capabilities> extends LayeredBackend<C> {
   }
 
   override read(key: string, options: Parameters<Backend['read']>[1]): Promise<BackendReadResult> {
+    if (this.#enabled?.() === false) return this.inner.read(key, options);
     const observation = this.#observer({ operation: 'read', key, signal: options.signal, backend: this.inner.name });
     if (!observation) return this.inner.read(key, options);
     const started = performance.now();
@@ -96,9 +140,14 @@ class ObservingBackend<C extends Capabilities> extends LayeredBackend<C> {
     );
   }
 
-  override async write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
+  override write(key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
+    if (this.#enabled?.() === false) return this.inner.write(key, request);
     const observation = this.#observer({ operation: 'write', key, signal: request.signal, backend: this.inner.name });
     if (!observation) return this.inner.write(key, request);
+    return this.#observedWrite(observation, key, request);
+  }
+
+  async #observedWrite(observation: Observation, key: string, request: BackendWriteRequest): Promise<ObjectInfo> {
     const started = performance.now();
     const finish = once(observation, started);
     let taken = 0;
