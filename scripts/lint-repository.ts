@@ -63,12 +63,16 @@ import { ROOT, listWorkspacePackages, workspaceCycles, type PackageManifest, typ
  * fault backend): about 7 KiB of gzipped JavaScript and 30 KiB of tarball (sources and maps
  * included), which took them to 41.1 and 149.2 KiB. A bundler drops the layers from code that uses
  * neither them nor `openStores` (whose configuration names the built-in ones).
+ *
+ * Raised from 44 KiB of gzipped JavaScript for the `metadataKeys` capability (Azure's identifier-only
+ * metadata names, refused once in `Store.write` with a key that works instead of renamed by the
+ * adapter): 0.3 KiB, which took it from 43.9 to 44.2 KiB.
  */
 const CORE_BUDGET = {
   /** The tarball `pnpm pack` makes (what `npm install` downloads). */
   packedBytes: 160 * 1024,
   /** dist/**\/*.js concatenated and gzipped (what a bundler ships, before minification). */
-  javascriptGzipBytes: 44 * 1024,
+  javascriptGzipBytes: 45 * 1024,
 } as const;
 
 type Check = () => string[] | Promise<string[]>;

@@ -10,9 +10,6 @@ import { utf8Length } from './paths.ts';
 export const MAX_METADATA_BYTES = 2048;
 
 const METADATA_KEY = /^[a-z0-9_-]+$/;
-const IDENTIFIER_KEY = /^[a-z_][a-z0-9_]*$/;
-/** The prefix a backend with identifier-only metadata keys keeps for the store's own fields. */
-const RESERVED_KEY_PREFIX = 'stowage_';
 const CONTENT_TYPE = /^[A-Za-z0-9!#$&^_.+-]+\/[A-Za-z0-9!#$&^_.+-]+(?:[ \t]*;[\x20-\x7e]*)?$/;
 
 /**
@@ -45,23 +42,13 @@ export function validateMetadata(metadata: unknown, key?: string): Record<string
   return out;
 }
 
-/**
- * Checks user metadata keys (already valid stowage keys) against a backend whose `metadataKeys`
- * capability is `'identifier'`: each must be an identifier (`[a-z_][a-z0-9_]*`) and must not start
- * with `stowage_`. `InvalidArgumentError` naming the key, the rule and a key that would do.
- */
+/** Refuses metadata keys a backend with `metadataKeys: 'identifier'` cannot carry: not an identifier, or `stowage_…`. */
 export function checkIdentifierMetadataKeys(metadata: Record<string, string>, backend: string, key?: string): void {
   for (const name of Object.keys(metadata)) {
-    let problem: string | undefined;
-    if (name.startsWith(RESERVED_KEY_PREFIX)) {
-      problem = `names starting with "${RESERVED_KEY_PREFIX}" are kept for the store's own fields there`;
-    } else if (!IDENTIFIER_KEY.test(name)) {
-      const suggestion = name.replaceAll('-', '_').replace(/^[0-9]/, '_$&');
-      problem = `its metadata names must be identifiers (a letter or _ first, then letters, digits and _), so ${JSON.stringify(name)} cannot round-trip; use a key such as ${JSON.stringify(suggestion)}`;
-    }
-    if (problem !== undefined) {
-      throw new InvalidArgumentError(`metadata key ${JSON.stringify(name)} cannot be stored on ${backend}: ${problem}`, { key, backend });
-    }
+    const reserved = name.startsWith('stowage_');
+    if (!reserved && /^[a-z_]\w*$/.test(name)) continue;
+    const why = reserved ? 'names starting with "stowage_" are kept for the store\'s own fields' : `its metadata names must be identifiers (a letter or _ first, then letters, digits and _); use a key such as ${JSON.stringify(name.replace(/^\d/, '_$&').replaceAll('-', '_'))}`;
+    throw new InvalidArgumentError(`metadata key ${JSON.stringify(name)} cannot be stored on ${backend}: ${why}`, { key, backend });
   }
 }
 
