@@ -85,7 +85,7 @@ function formatCell(name: string, value: unknown): string {
   if (value === null) return name === 'maxObjectSize' ? 'no limit' : '—';
   if (typeof value === 'number') return name === 'maxObjectSize' ? formatBytes(value) : String(value);
   if (Array.isArray(value)) return value.length === 0 ? 'none' : value.map((item) => `\`${String(item)}\``).join(', ');
-  if (value === undefined) return name === 'reservedSegments' ? 'none' : '—';
+  if (value === undefined) return name === 'reservedSegments' ? 'none' : name === 'metadataKeys' ? 'any' : '—';
   return String(value).replaceAll('|', '\\|');
 }
 

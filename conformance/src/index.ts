@@ -28,6 +28,7 @@ export {
 } from './cases/index.ts';
 export { DEFAULT_CHUNK_SIZE, DEFAULT_LARGE_SIZE, DEFAULT_TIMEOUT, prepareContext, resolveSuiteOptions, type PreparedContext } from './context.ts';
 export { notApplicableReason, overrideCovers, overrideReason, validateOverrides } from './plan.ts';
+export { filesystemOtherWriter, type FilesystemOtherWriterOptions } from './filesystem-other-writer.ts';
 export { layeredStore, type LayerStack } from './layers.ts';
 export { formatReportMarkdown } from './report.ts';
 export {

@@ -104,6 +104,7 @@ const CAPABILITY_NAMES: readonly CapabilityName[] = [
   'maxObjectSize',
   'listOrder',
   'reservedSegments',
+  'metadataKeys',
 ];
 
 /** Capabilities whose absence makes core refuse the operation (the others are emulated or are properties). */

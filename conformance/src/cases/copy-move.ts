@@ -12,7 +12,7 @@ import { patternBytes } from '../content.ts';
 import type { CaseContext, ConformanceCase } from '../types.ts';
 import { defineGroup, expectedMetadata, metadataOption, type CaseSpec } from './define.ts';
 
-const META = { origin: 'source ✓', 'x-n': '1' };
+const META = { origin: 'source ✓', x_n: '1' };
 
 /** Writes a source of chunkSize + 1 bytes with a content type and (where stored) metadata. */
 async function writeSource(context: CaseContext, key: string, seed = 500): Promise<{ bytes: Uint8Array; info: ObjectInfo }> {

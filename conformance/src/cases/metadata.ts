@@ -104,11 +104,34 @@ const specs: CaseSpec[] = [
   }),
   userMetadataCase({
     id: 'user/keys',
-    name: 'user metadata keys with digits, - and _ round-trip exactly',
-    async run({ store }) {
-      await expectMetadataRoundTrip(store, 'u.txt', { 'x-custom-key': '1', snake_case: '2', '0digit': '3', a: '4', '-_-': '5' });
+    name: 'user metadata keys with digits, - and _ round-trip exactly (identifiers with digits and _ where metadataKeys is identifier)',
+    async run({ store, capabilities }) {
+      const keys: Record<string, string> =
+        capabilities.metadataKeys === 'identifier'
+          ? { x_custom_key: '1', snake_case: '2', _0digit: '3', a: '4', ___: '5', a9: '6' }
+          : { 'x-custom-key': '1', snake_case: '2', '0digit': '3', a: '4', '-_-': '5' };
+      await expectMetadataRoundTrip(store, 'u.txt', keys);
     },
   }),
+  {
+    id: 'user/identifier-keys',
+    name: 'where metadataKeys is identifier, a key that is no identifier or starts with stowage_ is refused with INVALID_ARGUMENT before any I/O, naming the key',
+    capability: 'metadataKeys',
+    requires: 'declared',
+    async run(context) {
+      const { store, calls } = context.recording();
+      for (const name of ['x-custom', '0digit', '-_-', 'a-', 'stowage_sha256', 'stowage_x']) {
+        const error = await store.write('a.txt', 'x', { metadata: { ok: 'x', [name]: 'v' } }).then(
+          () => undefined,
+          (caught: unknown) => caught as { code?: string; message?: string },
+        );
+        assert.equal(error?.code, 'INVALID_ARGUMENT', `metadata key ${JSON.stringify(name)}`);
+        assert.ok(error?.message?.includes(JSON.stringify(name)), `the message names the key ${JSON.stringify(name)}: ${error?.message}`);
+      }
+      assertNoBackendCalls(calls, 'metadata keys the backend cannot carry');
+      assert.equal(await context.store.exists('a.txt'), false);
+    },
+  },
   userMetadataCase({
     id: 'user/near-limit',
     name: 'user metadata just under the 2 KiB limit round-trips; one byte more is refused with INVALID_ARGUMENT',

@@ -54,6 +54,7 @@ export const AZURE_CAPABILITIES: {
   readonly hierarchical: false;
   readonly maxObjectSize: number;
   readonly listOrder: 'utf16';
+  readonly metadataKeys: 'identifier';
 } = Object.freeze({
   rangeRead: true,
   conditionalWrite: true,
@@ -69,6 +70,8 @@ export const AZURE_CAPABILITIES: {
   maxObjectSize: MAX_BLOCKS * MAX_BLOCK_SIZE,
   // Azure compares blob names by UTF-16 code units.
   listOrder: 'utf16',
+  // Azure metadata names must be C# identifiers; a key that is none is refused, never renamed.
+  metadataKeys: 'identifier',
 });
 
 /** The capability type of every Azure backend. */

@@ -4,11 +4,13 @@
  * Azure metadata names must be C# identifiers (`[A-Za-z_][A-Za-z0-9_]*`, compared without case) and
  * values travel as HTTP header values: ASCII, trimmed at both ends, folded at runs of whitespace when
  * a request is signed, and `%` is refused by some clients and tools. Stowage keys are lowercase
- * `[a-z0-9_-]` and its values any Unicode, so both are mapped here, reversibly:
+ * `[a-z0-9_-]` and its values any Unicode, so they are mapped here:
  *
- * - A key that is already an identifier and does not start with `stowage_` is stored as it is
- *   (`author`, `snake_case`). Any other key (`x-custom`, `0digit`, `stowage_x`) is stored as
- *   `stowage_k_` followed by the key with `_` written `_5f` and `-` written `_2d`.
+ * - A key is stored as it is. Only identifiers that do not start with `stowage_` can be (the
+ *   adapter declares `metadataKeys: 'identifier'`, and `Store` refuses any other key before any
+ *   I/O), so every other tool sees the very name stowage was given. Earlier versions stored other
+ *   keys as `stowage_k_` followed by the key with `_` written `_5f` and `-` written `_2d`
+ *   (`x-custom` → `stowage_k_x_2dcustom`); such names are still read back as the key they encode.
  * - A value of plain ASCII (printable, no `%`, no leading, trailing or doubled space) that does not
  *   start with `b64:` is stored as it is. Any other value (Unicode, control characters, the empty
  *   string, which Azure drops) is stored as `b64:` followed by its UTF-8 bytes in base64url.
@@ -34,13 +36,24 @@ const PLAIN_VALUE = /^[!-$&-~](?: ?[!-$&-~])*$/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** The Azure metadata name for a stowage metadata key. */
-export function encodeKey(key: string): string {
+/**
+ * The Azure metadata name for a stowage metadata key: the key itself. `Store` lets only
+ * identifiers that do not start with `stowage_` through (capability `metadataKeys`); any other key
+ * reaching here (a backend driven without `Store`) is refused rather than renamed.
+ */
+export function encodeKey(key: string, objectKey?: string, backend?: string): string {
   if (IDENTIFIER.test(key) && !key.startsWith(RESERVED)) return key;
-  return ESCAPED_KEY + key.replaceAll('_', '_5f').replaceAll('-', '_2d');
+  throw new InvalidArgumentError(`metadata key ${JSON.stringify(key)} cannot be stored on Azure: its metadata names must be identifiers not starting with "${RESERVED}"`, {
+    key: objectKey,
+    backend,
+  });
 }
 
-/** The stowage key of an Azure metadata name, or undefined for the store's own fields and names stowage cannot represent. */
+/**
+ * The stowage key of an Azure metadata name, or undefined for the store's own fields and names
+ * stowage cannot represent. `stowage_k_…` names, which earlier versions wrote for keys that are no
+ * identifiers, decode to the key they escape.
+ */
 export function decodeKey(name: string): string | undefined {
   const lower = name.toLowerCase();
   if (lower.startsWith(ESCAPED_KEY)) {
@@ -85,14 +98,15 @@ export function decodeValue(value: string): string {
 
 /**
  * The Azure metadata of an object: the user's metadata, encoded, and the store's SHA-256.
- * `INVALID_ARGUMENT` when the encoded form passes Azure's 8 KiB limit (possible only for many very
- * short keys that need escaping, since stowage allows 2 KiB before encoding).
+ * `INVALID_ARGUMENT` for a key Azure cannot carry, and when the encoded form passes Azure's 8 KiB
+ * limit (which 2 KiB of stowage metadata cannot reach today; checked so that a change of the
+ * value encoding can never send a request Azure refuses).
  */
 export function toAzureMetadata(metadata: Record<string, string>, sha256: string | undefined, key: string, backend: string): Record<string, string> {
   const out: Record<string, string> = {};
   let size = 0;
   for (const [name, value] of Object.entries(metadata)) {
-    const encodedName = encodeKey(name);
+    const encodedName = encodeKey(name, key, backend);
     const encodedValue = encodeValue(value);
     out[encodedName] = encodedValue;
     size += encodedName.length + encodedValue.length;

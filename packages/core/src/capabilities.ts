@@ -42,6 +42,14 @@ export interface Capabilities {
    * exposes its internals through the outer one. Absent or empty: none.
    */
   readonly reservedSegments?: readonly string[] | undefined;
+  /**
+   * The user metadata keys the backend can carry unchanged. Absent: every stowage key
+   * (`[a-z0-9_-]+`). `'identifier'`: only keys that are also identifiers (`[a-z_][a-z0-9_]*`) and
+   * do not start with `stowage_`, the prefix such a backend keeps for the store's own fields (Azure
+   * Blob, whose metadata names must be C# identifiers). `Store` refuses any other key with
+   * `InvalidArgumentError` before any I/O, rather than store it under a changed name.
+   */
+  readonly metadataKeys?: 'identifier' | undefined;
 }
 
 /** The names of the boolean-or-mode capabilities that gate operations. */
@@ -100,5 +108,6 @@ export function assertCapabilities(value: unknown, backend: string): asserts val
   if (reserved !== undefined && !(Array.isArray(reserved) && reserved.every((segment) => typeof segment === 'string' && !segment.includes('/') && keyProblem(segment) === undefined))) {
     problems.push('reservedSegments must be a list of key segments');
   }
+  if (c.metadataKeys !== undefined && c.metadataKeys !== 'identifier') problems.push(`metadataKeys must be 'identifier' or absent`);
   if (problems.length > 0) throw new TypeError(`backend '${backend}' declares invalid capabilities: ${problems.join('; ')}`);
 }

@@ -42,6 +42,16 @@ export function validateMetadata(metadata: unknown, key?: string): Record<string
   return out;
 }
 
+/** Refuses metadata keys a backend with `metadataKeys: 'identifier'` cannot carry: not an identifier, or `stowage_…`. */
+export function checkIdentifierMetadataKeys(metadata: Record<string, string>, backend: string, key?: string): void {
+  for (const name of Object.keys(metadata)) {
+    const reserved = name.startsWith('stowage_');
+    if (!reserved && /^[a-z_]\w*$/.test(name)) continue;
+    const why = reserved ? 'names starting with "stowage_" are kept for the store\'s own fields' : `its metadata names must be identifiers (a letter or _ first, then letters, digits and _); use a key such as ${JSON.stringify(name.replace(/^\d/, '_$&').replaceAll('-', '_'))}`;
+    throw new InvalidArgumentError(`metadata key ${JSON.stringify(name)} cannot be stored on ${backend}: ${why}`, { key, backend });
+  }
+}
+
 /** Checks a content type such as `text/plain; charset=utf-8`. */
 export function validateContentType(contentType: unknown, key?: string): string {
   if (typeof contentType !== 'string' || contentType.length > 255 || !CONTENT_TYPE.test(contentType)) {

@@ -42,7 +42,7 @@ import {
   type StowageError,
 } from './errors.ts';
 import { compileGlob } from './glob.ts';
-import { validateContentType, validateMetadata } from './metadata.ts';
+import { checkIdentifierMetadataKeys, validateContentType, validateMetadata } from './metadata.ts';
 import { assertNotReserved, assertValidKey, assertValidPrefix, normalizeRoot, reservedSegmentSet, utf8Length, MAX_KEY_BYTES } from './paths.ts';
 import { isReplayableBody, resolveRetryPolicy, type ResolvedRetryPolicy, type RetryPolicy } from './retry.ts';
 import { applyLayers, layerNames, type Layer } from './layers/layer.ts';
@@ -85,7 +85,10 @@ export interface ReadOptions<C extends Capabilities = Capabilities> extends Oper
 export interface WriteOptions<C extends Capabilities = Capabilities> extends OperationOptions {
   /** The MIME type; inferred from the key's extension when absent. */
   contentType?: string | undefined;
-  /** User metadata (needs `userMetadata`): lowercase `[a-z0-9-_]` keys, string values, 2 KiB in all. */
+  /**
+   * User metadata (needs `userMetadata`): lowercase `[a-z0-9-_]` keys, string values, 2 KiB in all.
+   * A backend whose `metadataKeys` capability is `'identifier'` (Azure) takes only identifier keys.
+   */
   metadata?: Gate<C, 'userMetadata', Record<string, string>> | undefined;
   /** `'*'`: create only, fail with `AlreadyExistsError` when the key exists (needs `conditionalWrite`). */
   ifNoneMatch?: Gate<C, 'conditionalWrite', '*'> | undefined;
@@ -513,6 +516,7 @@ export class Store<C extends Capabilities = Capabilities> {
     const caps = this.#backend.capabilities;
     const metadata = validateMetadata(options.metadata, key);
     if (Object.keys(metadata).length > 0) this.#require('userMetadata', 'writing user metadata', key);
+    if (caps.metadataKeys === 'identifier') checkIdentifierMetadataKeys(metadata, backendName, key);
     const contentType = options.contentType === undefined ? inferContentType(key) : validateContentType(options.contentType, key);
     const ifNoneMatch = options.ifNoneMatch as unknown;
     const ifMatch = options.ifMatch as unknown;
