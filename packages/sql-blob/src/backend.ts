@@ -156,6 +156,8 @@ const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,54}$/;
 const READ_SLICE = 64 * 1024;
 const DELETE_BATCH = 500;
 const EMPTY: Buffer = Buffer.alloc(0);
+/** What the `extra` of a row that names chunk rows contains (its chunk version's member), as JSON text of any spacing. */
+const CHUNKS_MARK = '"version"';
 
 /** One main row as the backend sees it. */
 interface StoredRow {
@@ -495,6 +497,58 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
   }
 
   /**
+   * An unconditional inline write in one statement, where the dialect has one
+   * ({@link Dialect.upsertUnless}): it inserts the row, or replaces one whose `extra` names no chunk
+   * rows (a chunked predecessor, or a row whose stored time this table does not give back exactly,
+   * goes the way of {@link #commitRow}, which deletes those chunks in the same transaction).
+   * `undefined` when the row was left alone for that reason.
+   */
+  async #upsert(key: string, object: NewObject, signal: AbortSignal | undefined): Promise<ObjectInfo | undefined> {
+    const dialect = this.#dialect;
+    const timed = this.#columns.has('modified_at');
+    if (!dialect.upsertUnless || !this.#columns.has('extra') || (timed && !this.#timeRoundTrips)) return undefined;
+    const etag = randomId();
+    const modifiedAt = Date.now() / 1000;
+    const present = this.#rowValues(etag, key, object, modifiedAt);
+    const columns = ['key', ...present.map(([column]) => column)];
+    const { affected } = await dialect.query(
+      dialect.upsertUnless(this.#tableName, columns, `target.${dialect.quote('extra')}`, CHUNKS_MARK),
+      [dialect.keyParameter(key), ...present.map(([, value]) => value)],
+      signal,
+    );
+    return affected === 1 ? this.#written(key, object, `"${etag}"`, modifiedAt) : undefined;
+  }
+
+  /** The columns of the main row that this table has, with their values for `object`. */
+  #rowValues(etag: string, key: string, object: NewObject, modifiedAt: number): [string, unknown][] {
+    const timed = this.#columns.has('modified_at');
+    const values: [string, unknown][] = [
+      ['data', object.data],
+      ['size', object.size],
+      ['modified_at', modifiedAt],
+      ['content_type', object.contentType],
+      ['digest', object.sha256 === undefined ? null : formatDigest(object.sha256)],
+      ['extra', formatExtra(etag, object.chunks, { size: object.size, modifiedAt: timed ? modifiedAt : undefined, key })],
+      ['user_metadata', JSON.stringify(object.metadata)],
+    ];
+    return values.filter(([column]) => this.#columns.has(column));
+  }
+
+  /** What a write of `object` reports. */
+  #written(key: string, object: NewObject, etag: string, modifiedAt: number): ObjectInfo {
+    return {
+      key,
+      size: object.size,
+      lastModified: new Date(Math.round(modifiedAt * 1000)),
+      etag,
+      contentType: this.#columns.has('content_type') ? (object.contentType ?? inferContentType(key)) : inferContentType(key),
+      metadata: this.#columns.has('user_metadata') ? { ...object.metadata } : {},
+      // Without `extra` no digest is vouched for (another writer may have left it stale).
+      sha256: this.#columns.has('digest') && this.#columns.has('extra') ? object.sha256 : undefined,
+    };
+  }
+
+  /**
    * Points `key` at `object` inside the caller's transaction, honouring the conditions against the
    * row as it is now (locked on PostgreSQL and MySQL, under SQLite's write lock), and deletes the
    * replaced version's chunks.
@@ -505,16 +559,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     let modifiedAt = Date.now() / 1000;
     const timed = this.#columns.has('modified_at');
     const extraOf = (time: number): string => formatExtra(etag, object.chunks, { size: object.size, modifiedAt: timed ? time : undefined, key });
-    const values: [string, unknown][] = [
-      ['data', object.data],
-      ['size', object.size],
-      ['modified_at', modifiedAt],
-      ['content_type', object.contentType],
-      ['digest', object.sha256 === undefined ? null : formatDigest(object.sha256)],
-      ['extra', extraOf(modifiedAt)],
-      ['user_metadata', JSON.stringify(object.metadata)],
-    ];
-    const present = values.filter(([column]) => this.#columns.has(column));
+    const present = this.#rowValues(etag, key, object, modifiedAt);
     const keyParameter = dialect.keyParameter(key);
     for (let attempt = 0; ; attempt++) {
       const current = await this.#row(connection, key, { lock: true });
@@ -559,16 +604,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
         modifiedAt = stored.modifiedAt;
       }
     }
-    return {
-      key,
-      size: object.size,
-      lastModified: new Date(Math.round(modifiedAt * 1000)),
-      etag: reported,
-      contentType: this.#columns.has('content_type') ? (object.contentType ?? inferContentType(key)) : inferContentType(key),
-      metadata: this.#columns.has('user_metadata') ? { ...object.metadata } : {},
-      // Without `extra` no digest is vouched for (another writer may have left it stale).
-      sha256: this.#columns.has('digest') && this.#columns.has('extra') ? object.sha256 : undefined,
-    };
+    return this.#written(key, object, reported, modifiedAt);
   }
 
   async stat(key: string, context: OperationContext = {}): Promise<ObjectInfo> {
@@ -706,7 +742,9 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
       if (!second || second.done) {
         const data = first.done ? EMPTY : first.value;
         const object: NewObject = { ...base, data, size: data.byteLength, sha256: request.sha256(), chunks: undefined };
-        const info = await dialect.transaction((connection) => this.#commitRow(connection, key, object, request), signal);
+        const info =
+          (request.ifNoneMatch === undefined && request.ifMatch === undefined ? await this.#upsert(key, object, signal) : undefined) ??
+          (await dialect.transaction((connection) => this.#commitRow(connection, key, object, request), signal));
         this.#countWrite();
         return info;
       }

@@ -72,6 +72,12 @@ export interface Dialect {
   readonly lockClause: string;
   /** The insert that does nothing (0 affected rows) or throws a unique violation when the key exists. */
   insertIgnoringConflict(table: string, columns: readonly string[]): string;
+  /**
+   * One statement that inserts a row, or updates the row of the same key (aliased `target`) unless
+   * `column`'s text contains `mark`; 1 affected row when it wrote. Absent where the database has no
+   * such statement, or where its affected-row count cannot tell.
+   */
+  upsertUnless?(table: string, columns: readonly string[], column: string, mark: string): string;
   /** Turns a key into the bound value its column compares in UTF-8 byte order. */
   keyParameter(key: string): unknown;
   /** Turns a stored key back into a string. */

@@ -172,6 +172,13 @@ export class PostgresDialect implements Dialect {
     return `INSERT INTO ${this.quote(table)} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${this.quote('key')}) DO NOTHING`;
   }
 
+  upsertUnless(table: string, columns: readonly string[], column: string, mark: string): string {
+    const quoted = columns.map((c) => this.quote(c));
+    const updates = quoted.slice(1).map((c) => `${c} = EXCLUDED.${c}`);
+    // The mark is a constant of the code, not user input; CAST, so that a JSON column compares too.
+    return `INSERT INTO ${this.quote(table)} AS target (${quoted.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${this.quote('key')}) DO UPDATE SET ${updates.join(', ')} WHERE ${column} IS NULL OR strpos(CAST(${column} AS TEXT), '${mark}') = 0`;
+  }
+
   keyParameter(key: string): unknown {
     return key;
   }

@@ -1,0 +1,108 @@
+/**
+ * Small unconditional writes: on PostgreSQL one statement (an upsert that leaves a row naming chunk
+ * rows to the transaction that deletes them); on every database, replacing a chunked object by an
+ * inline one, or racing both kinds on one key, leaves exactly the chunks of what the row names.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { SqlBlobBackend } from '@stowage/sql-blob';
+import { openTestBackend, testDatabases } from './servers.ts';
+
+const databases = await testDatabases();
+const teardowns: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const teardown of teardowns) await teardown();
+});
+
+async function open(database: (typeof databases)[number]) {
+  const opened = await openTestBackend(database.database, database.url, { chunkSize: 1024 });
+  teardowns.push(opened.teardown);
+  return opened;
+}
+
+/** The chunk rows of the table, by version. */
+async function chunkVersions(backend: SqlBlobBackend, table: string): Promise<Map<string, number>> {
+  const client = backend.unwrap() as { prepare?: (sql: string) => { all(): { v: unknown; n: unknown }[] }; query?: (sql: string) => Promise<unknown> };
+  const sql = (quoted: string) => `SELECT version AS v, COUNT(*) AS n FROM ${quoted} GROUP BY version`;
+  let rows: { v: unknown; n: unknown }[];
+  if (client.prepare) rows = client.prepare(sql(`"${table}_chunks"`)).all();
+  else {
+    const result = await client.query!(sql(backend.name === 'sql-blob:mysql' ? `\`${table}_chunks\`` : `"${table}_chunks"`));
+    rows = Array.isArray(result) ? (result[0] as { v: unknown; n: unknown }[]) : (result as { rows: { v: unknown; n: unknown }[] }).rows;
+  }
+  return new Map(rows.map((row) => [String(row.v), Number(row.n)]));
+}
+
+describe.each(databases)('sql-blob:$database small writes', (database) => {
+  it.skipIf(database.skip !== undefined)('replacing a chunked object by an inline one leaves no chunk rows', async () => {
+    const { store, backend, table } = await open(database);
+    await store.write('a.bin', randomBytes(5000));
+    expect((await chunkVersions(backend, table)).size).toBe(1);
+    await store.write('a.bin', 'now small');
+    expect(await store.readText('a.bin')).toBe('now small');
+    expect(await chunkVersions(backend, table)).toEqual(new Map());
+    // And again, once the store has written enough to take its shortest path.
+    await store.write('a.bin', randomBytes(3000));
+    await store.write('a.bin', 'small again');
+    expect(await store.readText('a.bin')).toBe('small again');
+    expect(await chunkVersions(backend, table)).toEqual(new Map());
+  });
+
+  it.skipIf(database.skip !== undefined)('50 concurrent overwriters, inline and chunked, leave one of their objects and only its chunks', async () => {
+    const { store, backend, table } = await open(database);
+    await store.write('k.bin', 'first');
+    const bodies = Array.from({ length: 50 }, (_, index) => (index % 2 === 0 ? Buffer.alloc(100, index) : Buffer.alloc(2500, index)));
+    const results = await Promise.allSettled(bodies.map((body) => store.write('k.bin', body)));
+    for (const result of results) if (result.status === 'rejected') expect(String(result.reason)).toMatch(/UNAVAILABLE|conflict/i);
+    expect(results.filter((result) => result.status === 'fulfilled').length).toBeGreaterThan(0);
+    const stored = Buffer.from(await store.readBytes('k.bin'));
+    const winner = bodies.findIndex((body) => body.equals(stored));
+    expect(winner, 'the stored bytes are one writer’s').toBeGreaterThanOrEqual(0);
+    expect(results[winner]!.status).toBe('fulfilled');
+    const versions = await chunkVersions(backend, table);
+    if (stored.byteLength <= 1024) expect(versions).toEqual(new Map());
+    else expect([...versions.values()]).toEqual([3]);
+    const info = await store.stat('k.bin');
+    expect(info.size).toBe(stored.byteLength);
+  });
+});
+
+const postgres = databases.find((entry) => entry.database === 'postgres')!;
+
+describe('sql-blob:postgres statements per small write', () => {
+  it.skipIf(postgres.skip !== undefined)('an unconditional inline overwrite is one statement; a conditional one or a chunked predecessor takes the transaction', async () => {
+    // Every statement any client of the driver sends, counted where the driver sends it.
+    const statements: string[] = [];
+    const query = pg.Client.prototype.query;
+    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+      if (text !== undefined) statements.push(text);
+      return (query as (...a: unknown[]) => unknown).apply(this, args);
+    } as typeof query;
+    try {
+      const { store } = await open(postgres);
+      await store.write('a.txt', 'one');
+      statements.length = 0;
+      await store.write('a.txt', 'two');
+      expect(statements, statements.join('\n')).toHaveLength(1);
+      await store.write('b.txt', 'new key');
+      expect(statements).toHaveLength(2);
+      expect(await store.readText('a.txt')).toBe('two');
+      expect(await store.readText('b.txt')).toBe('new key');
+
+      const before = await store.stat('a.txt');
+      statements.length = 0;
+      await store.write('a.txt', 'three', { ifMatch: before.etag });
+      expect(statements.length, 'a conditional write checks under a row lock').toBeGreaterThan(1);
+
+      await store.write('c.bin', randomBytes(4000));
+      statements.length = 0;
+      await store.write('c.bin', 'small');
+      expect(statements.some((text) => /DELETE/i.test(text)), 'the chunked predecessor is deleted in the transaction').toBe(true);
+      expect(await store.readText('c.bin')).toBe('small');
+    } finally {
+      pg.Client.prototype.query = query;
+    }
+  });
+});
