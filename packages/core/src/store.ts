@@ -543,7 +543,7 @@ export class Store<C extends Capabilities = Capabilities> {
     const heldInMemory = isHeldInMemory(body);
     const request = (from: SourceBody, context: OperationContext): BackendWriteRequest => {
       const metered = meterBody(declared === undefined ? from.chunks : exactly(from.chunks, declared, key), { maxSize: limit, signal: options.signal, key, backend: backendName });
-      return {
+      const made: BackendWriteRequest = {
         ...context,
         body: metered.chunks,
         size,
@@ -554,11 +554,13 @@ export class Store<C extends Capabilities = Capabilities> {
         sha256: metered.sha256,
         bytesWritten: metered.bytes,
       };
+      // Every attempt's request is marked, the repeated ones (`again`) too.
+      if (heldInMemory) (made as { [HELD_IN_MEMORY]?: true })[HELD_IN_MEMORY] = true;
+      return made;
     };
     const info = await this.#call(key, options, (context, backend) => {
       const first = request(source, context);
       if (isReplayableBody(body)) first.again = () => request(toSource(body, key), context);
-      if (heldInMemory) (first as { [HELD_IN_MEMORY]?: true })[HELD_IN_MEMORY] = true;
       return backend.write(full, first);
     });
     return this.#info(info);
