@@ -5,7 +5,7 @@ import { importDriver } from '../src/dialect.ts';
 // location (a global `stowage` whose better-sqlite3 sits in the command's node_modules) comes from it.
 // The end-to-end proof is scripts/checkout-install.ts, which installs the command globally.
 describe('importDriver', () => {
-  const missing = (): Promise<never> => import('better-sqlite3-not-installed' as string);
+  const missing = (): Promise<typeof import('better-sqlite3')> => import('better-sqlite3-not-installed' as string) as Promise<typeof import('better-sqlite3')>;
 
   it("imports with sql-blob's own import() when that works, without asking the loader", async () => {
     const asked: string[] = [];
@@ -18,7 +18,7 @@ describe('importDriver', () => {
     const asked: string[] = [];
     const module = await importDriver(missing, 'better-sqlite3', (specifier) => (asked.push(specifier), import(specifier)));
     expect(asked).toEqual(['better-sqlite3']);
-    expect(typeof (module as { default: unknown }).default).toBe('function');
+    expect(typeof (module as unknown as { default: unknown }).default).toBe('function');
   });
 
   it('reports its own failure when the loader fails too, or when there is none', async () => {
