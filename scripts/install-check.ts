@@ -15,20 +15,22 @@
  *   node --conditions=@stowage/source scripts/install-check.ts [--tarballs DIR] [--only @stowage/local]... [--report FILE]
  *
  * `--tarballs DIR` installs the tarballs of DIR/tarballs.json (the release dry run's `--pack-into`);
- * without it the checkout's packages are built (turbo, cached) and packed. npm's cache is
+ * without it the checkout's packages are built (turbo, cached) and packed by scripts/pack.ts (what
+ * `bash scripts/run.sh pack DIR` does). npm's cache is
  * ${XDG_CACHE_HOME:-~/.cache}/stowage/npm, and npm prefers it to the network, so that a second run
  * downloads nothing.
  *
  * @module
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveTestServer, type TestServer } from '@stowage/conformance/servers';
 import { ADAPTERS, belongsTo, type AdapterFacts } from './adapters.ts';
-import { ROOT, listWorkspacePackages, tarballName, type PackageManifest, type PackedTarball, type TarballIndex } from './workspace.ts';
+import { packCheckout, readPackedManifest } from './pack.ts';
+import { type PackageManifest, type PackedTarball, type TarballIndex } from './workspace.ts';
 
 const { values } = parseArgs({
   options: {
@@ -72,19 +74,9 @@ interface Tarball extends PackedTarball {
   manifest: PackageManifest;
 }
 
-function readPackedManifest(path: string): PackageManifest {
-  return JSON.parse(execFileSync('tar', ['-xOzf', path, 'package/package.json']).toString('utf8')) as PackageManifest;
-}
-
-async function packWorkspace(destination: string): Promise<TarballIndex> {
-  console.log('==> building and packing the checkout (no --tarballs given)');
-  await exec('pnpm', ['turbo', 'run', 'build', '--concurrency=2', '--output-logs=errors-only'], { cwd: ROOT });
-  const tarballs: PackedTarball[] = [];
-  for (const pkg of listWorkspacePackages().filter((candidate) => candidate.publishable)) {
-    await exec('pnpm', ['pack', '--pack-destination', destination], { cwd: pkg.dir });
-    tarballs.push({ name: pkg.name, version: pkg.manifest.version, file: tarballName(pkg.name, pkg.manifest.version) });
-  }
-  return { source: 'workspace', tarballs };
+function packWorkspace(destination: string): TarballIndex {
+  console.log('==> building and packing the checkout with scripts/pack.ts (no --tarballs given)');
+  return packCheckout(destination);
 }
 
 function loadTarballs(directory: string, index: TarballIndex): Map<string, Tarball> {
@@ -299,7 +291,7 @@ async function main(): Promise<number> {
       index = JSON.parse(readFileSync(join(directory, 'tarballs.json'), 'utf8')) as TarballIndex;
     } else {
       directory = scratch;
-      index = await packWorkspace(scratch);
+      index = packWorkspace(scratch);
     }
     const tarballs = loadTarballs(directory, index);
     for (const adapter of Object.keys(ADAPTERS)) {

@@ -8,6 +8,10 @@
 #                               "N passed, N failed, N skipped"
 #   bash scripts/run.sh setup   installs only (the GitHub workflow uses it, then runs pnpm itself)
 #   bash scripts/run.sh smoke   builds, then only the certification smoke of `test`
+#   bash scripts/run.sh pack DIR
+#                               builds, then writes an installable tarball of every package into
+#                               DIR (their @stowage dependencies point at each other there) and
+#                               prints the npm install line for another project
 #   bash scripts/run.sh stowage ARGS...
 #                               the stowage command from the sources, on the Node the setup uses
 #                               (installs first when needed), in the directory you run it from
@@ -44,7 +48,7 @@ die() {
 }
 
 usage() {
-  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 # ---- clean-up -----------------------------------------------------------------------------------
@@ -547,6 +551,12 @@ install_check() {
   node --conditions=@stowage/source scripts/install-check.ts ${args[@]+"${args[@]}"} --report "$REPORTS/install-check.json"
 }
 
+# The README's install from a checkout, as written: `run.sh pack`, the printed npm install line in a
+# project outside the repository, and the command installed globally into a scratch prefix.
+checkout_install() {
+  node scripts/checkout-install.ts
+}
+
 certify_examples() {
   local args=()
   while IFS= read -r arg; do args+=("$arg"); done < <(tarball_args)
@@ -579,6 +589,7 @@ run_tests() {
   step deno "Deno: memory, local and SQLite certified (stowage-conformance)" runtime_certification deno
   step release "release dry run (changeset version, pnpm publish -r --dry-run) on a scratch copy" release_dry_run
   step install "each package installed alone from its tarball with npm, and used" install_check
+  step checkout "install from a checkout (run.sh pack) outside the repository; stowage installed globally on SQLite and PostgreSQL" checkout_install
   step examples "example third-party adapters built, tested and certified (examples/*)" certify_examples
   step bench "benchmarks, quick run (every case runs; figures not recorded)" pnpm bench --quick
 
@@ -624,6 +635,16 @@ case "$command" in
     install_dependencies
     pnpm turbo run build --concurrency=2
     conformance_smoke
+    ;;
+  pack)
+    [[ $# -eq 2 ]] || die "usage: bash scripts/run.sh pack DIR (the folder to write the tarballs into)"
+    case "$2" in
+      /*) destination=$2 ;;
+      *) destination="$CALLER_DIR/$2" ;;
+    esac
+    setup_toolchain
+    install_dependencies
+    node scripts/pack.ts "$destination"
     ;;
   -h | --help | help)
     usage

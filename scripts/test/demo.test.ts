@@ -13,7 +13,8 @@ import { afterAll, describe, expect, test } from 'vitest';
 import { ROOT } from '../workspace.ts';
 
 const copy = mkdtempSync(join(tmpdir(), 'stowage-demo-'));
-afterAll(() => rmSync(copy, { recursive: true, force: true }));
+// Removing the copy's node_modules takes longer than the default 10 s on a loaded machine.
+afterAll(() => rmSync(copy, { recursive: true, force: true }), 120_000);
 
 /** The machine's PATH without the toolchain this test runs on (the fetched Node and pnpm). */
 const SYSTEM_PATH = '/usr/local/bin:/usr/bin:/bin';

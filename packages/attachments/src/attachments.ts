@@ -22,7 +22,7 @@ import {
 } from '@stowage/core';
 import { collectGarbage, type CollectOptions, type CollectReport } from './collector.ts';
 import { SNIFF_BYTES, contentTypeMatches, essence, judgeContentType, peek } from './content-types.ts';
-import { ContentTypeNotAllowedError } from './errors.ts';
+import { ContentTypeNotAllowedError, byteCount } from './errors.ts';
 import { checkExtra, parseAttachment, type Attachment, type JsonValue } from './reference.ts';
 import { assertDisjoint, contentKey, entityKey, incomingKey, resolveSlot, type EntityRef, type ResolvedSlot, type SlotPolicy } from './slots.ts';
 import { UnitOfWork } from './unit-of-work.ts';
@@ -196,7 +196,7 @@ export class Attachments {
     const source = toSource(body);
     const size = source.size ?? options.size;
     if (slot.maxSize !== undefined && size !== undefined && size > slot.maxSize) {
-      throw new TooLargeError(slot.maxSize, `the upload is ${size} bytes; slot '${slot.name}' accepts at most ${slot.maxSize} bytes`, { backend: store.backendName });
+      throw new TooLargeError(slot.maxSize, `the upload is ${byteCount(size)}; slot '${slot.name}' accepts at most ${byteCount(slot.maxSize)}`, { backend: store.backendName });
     }
 
     let chunks = source.chunks;

@@ -22,7 +22,7 @@ import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import busboy from 'busboy';
 import { AbortedError, DEFAULT_CONTENT_TYPE, InvalidArgumentError, TooLargeError, inferContentType, isStowageError, type OperationOptions } from '@stowage/core';
 import type { UploadOptions } from './attachments.ts';
-import { isAttachmentError, type ContentTypeNotAllowedError } from './errors.ts';
+import { byteCount, isAttachmentError, type ContentTypeNotAllowedError } from './errors.ts';
 import type { Attachment } from './reference.ts';
 import type { EntityRef } from './slots.ts';
 import type { UnitOfWork } from './unit-of-work.ts';
@@ -173,7 +173,7 @@ export async function uploadMultipart(work: UnitOfWork, request: UploadRequest, 
       });
     });
     parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) finish(new TooLargeError(maxFieldSize, `the form field ${JSON.stringify(name)} is longer than ${maxFieldSize} bytes`));
+      if (info.valueTruncated) finish(new TooLargeError(maxFieldSize, `the form field ${JSON.stringify(name)} is longer than ${byteCount(maxFieldSize)}`));
       else fields.append(name, value);
     });
     parser.on('filesLimit', () => finish(new TooLargeError(maxFiles, `the form has more than ${maxFiles} files`)));

@@ -87,6 +87,12 @@ describe('slot policies on a memory store', () => {
     expect(await keysIn(store)).toEqual([]);
   });
 
+  it('counts one byte as "1 byte" when it refuses a size', async () => {
+    const tiny = new Attachments({ stores: { files: store }, slots: { tiny: { store: 'files', keys: 'sha256', maxSize: 1 } } });
+    const error = await tiny.upload('tiny', 'xy').catch((caught: Error) => caught);
+    expect((error as Error).message).toBe("the upload is 2 bytes; slot 'tiny' accepts at most 1 byte");
+  });
+
   it('refuses a streamed body as soon as it crosses maxSize, and stores nothing', async () => {
     const files = attachments.begin();
     const big = stream(1000, 16 * 1024);

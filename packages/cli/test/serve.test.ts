@@ -292,6 +292,8 @@ describe('stowage serve', () => {
   it('says what is wrong with its command line, its secret or its port', async () => {
     const cases: [string[], Record<string, string>, number, RegExp][] = [
       [['serve', 'sqlite:./store.db/docs/'], env, 2, /^stowage: USAGE: serve serves a whole store, not a folder of it: configure a store with root: docs\/ /],
+      [['serve', 'file:./data'], env, 2, /^stowage: USAGE: serve serves a whole store, not a folder of it: serve file:\.\/data\/\/ \(the store rooted at that folder\)/],
+      [['serve', 'file:./data//docs'], env, 2, /^stowage: USAGE: serve serves a whole store, not a folder of it: serve file:\.\/data\/docs\/\/ \(the store rooted at that folder\)/],
       [['serve', './somewhere'], env, 2, /^stowage: USAGE: serve serves a store: /],
       [['serve', '--port', 'eighty', ':'], env, 2, /^stowage: USAGE: --port takes a port number from 0 to 65535/],
       [['serve', '--cors', 'https://app.example.com/path', ':'], env, 2, /^stowage: USAGE: --cors takes an origin/],
@@ -306,6 +308,9 @@ describe('stowage serve', () => {
       [['serve', ':'], { STOWAGE_LINK_SECRET: 'too-short' }, 9, /^stowage: CONFIG: \$STOWAGE_LINK_SECRET: link secret number 1 is shorter than 32 characters/],
       [['sign', 'sqlite:./store.db/docs/data.bin'], env, 6, /^stowage: CAPABILITY_NOT_SUPPORTED: .+ cannot sign URLs itself; for a link that stowage serve verifies, give --base-url /],
       [['sign', '--base-url', 'ftp://files.example.com/', 'sqlite:./store.db/docs/data.bin'], env, 2, /^stowage: USAGE: --base-url must be an http or https URL/],
+      [['sign', '--base-url', 'http://127.0.0.1:8080/', 'sqlite:./store.db/docs/data.bin'], {}, 6, /^stowage: CAPABILITY_NOT_SUPPORTED: [^()]+ set STOWAGE_LINK_SECRET \(at least 32 characters, the secret stowage serve verifies with\) \(sqlite:\.\/store\.db\/docs\/data\.bin\)\n$/],
+      [['sign', 'sqlite:./store.db/docs/data.bin'], {}, 6, /verifies, set STOWAGE_LINK_SECRET \(at least 32 characters\) and give --base-url \(the URL where stowage serve serves this store; or STOWAGE_LINK_BASE_URL, or links in the configuration\) \(sqlite:/],
+      [['sign', '--expires', '30d', '--base-url', 'http://127.0.0.1:8080/', 'sqlite:./store.db/docs/data.bin'], env, 2, /^stowage: USAGE: --expires is at most 7d \(604800 seconds\), not 30d\n$/],
     ];
     for (const [args, extra, status, line] of cases) {
       const result = await ws.run(args, { env: extra });

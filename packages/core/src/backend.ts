@@ -223,6 +223,19 @@ export interface Backend<C extends Capabilities = Capabilities> {
   unwrap(): unknown;
 }
 
+/** Loads a module by its specifier, resolved from where the loader was written; the default is a dynamic `import()`. */
+export type ModuleLoader = (specifier: string) => Promise<unknown>;
+
+/** What the registry passes to {@link AdapterDefinition.create}. */
+export interface AdapterContext {
+  /**
+   * The loader that imported the adapter (`openStore`'s `load`): an adapter whose own `import()` of
+   * a driver or SDK it loads on first use fails tries this one, so that the package resolves from
+   * the caller (an installed command, the user's project) too.
+   */
+  load: ModuleLoader;
+}
+
 /**
  * How the registry opens an adapter: every adapter package exports one as `adapter`.
  *
@@ -238,8 +251,8 @@ export interface AdapterDefinition<O = Record<string, unknown>> {
   name: string;
   /** URL schemes this adapter opens, without the colon. */
   schemes: readonly string[];
-  /** Opens a backend with the given options. */
-  create(options: O): Backend | Promise<Backend>;
+  /** Opens a backend with the given options; `context` comes from the registry. */
+  create(options: O, context?: AdapterContext): Backend | Promise<Backend>;
   /** Turns a store URL into options for `create`. */
   optionsFromUrl?(url: URL): O;
   /** Option names whose values are secrets, masked in every message. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash, type Hash } from 'node:crypto';
-import { AbortedError, InvalidArgumentError, TooLargeError, isStowageError } from './errors.ts';
+import { AbortedError, InvalidArgumentError, TooLargeError, byteCount, isStowageError } from './errors.ts';
 
 /**
  * Everything a write accepts: bytes, text (stored as UTF-8), a `Blob` or `File`, a Web
@@ -190,7 +190,7 @@ export function meterBody(source: AsyncIterable<Uint8Array>, options: MeterOptio
         if (chunk.byteLength === 0) continue;
         count += chunk.byteLength;
         if (maxSize !== undefined && count > maxSize) {
-          throw new TooLargeError(maxSize, `body of ${JSON.stringify(key ?? '')} exceeds the limit of ${maxSize} bytes`, { key, backend });
+          throw new TooLargeError(maxSize, `body of ${JSON.stringify(key ?? '')} exceeds the limit of ${byteCount(maxSize)}`, { key, backend });
         }
         if (chunk.byteLength < DEFERRED_HASH_BYTES) hash.update(chunk);
         else {

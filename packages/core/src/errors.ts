@@ -178,6 +178,11 @@ export class StorageFullError extends StowageError {
  * try { await store.stat('a.txt') } catch (e) { if (isStowageError(e, 'NOT_FOUND')) return null; throw e }
  * ```
  */
+/** A count of bytes as a message says it: `1 byte`, `2 bytes`. */
+export function byteCount(count: number): string {
+  return `${count} byte${count === 1 ? '' : 's'}`;
+}
+
 export function isStowageError(value: unknown, code?: ErrorCode): value is StowageError {
   if (typeof value !== 'object' || value === null) return false;
   if ((value as { [BRAND]?: unknown })[BRAND] !== true) return false;

@@ -8,6 +8,7 @@
  */
 export { checkOptions, describeValue } from './arguments.ts';
 export type {
+  AdapterContext,
   AdapterDefinition,
   Backend,
   BackendCopyOptions,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { ByteRange } from './backend.ts';
-import { RangeNotSatisfiableError } from './errors.ts';
+import { RangeNotSatisfiableError, byteCount } from './errors.ts';
 
 /**
  * The bytes `range` selects from an object of `size` bytes: clamped at the end; a suffix longer
@@ -17,7 +17,7 @@ export function resolveRange(range: ByteRange, size: number, where: { key: strin
     return { offset: size - length, length };
   }
   if (range.offset > size) {
-    throw new RangeNotSatisfiableError(`range starts at ${range.offset}, past the end of ${JSON.stringify(where.key)} (${size} bytes)`, {
+    throw new RangeNotSatisfiableError(`range starts at ${range.offset}, past the end of ${JSON.stringify(where.key)} (${byteCount(size)})`, {
       key: where.key,
       backend: where.backend,
       size,

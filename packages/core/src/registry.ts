@@ -5,7 +5,7 @@
  * @module
  */
 import { pathToFileURL } from 'node:url';
-import type { AdapterDefinition, Backend } from './backend.ts';
+import type { AdapterDefinition, Backend, ModuleLoader } from './backend.ts';
 import { assertCapabilities } from './capabilities.ts';
 import { checkKnownFields, checkOptions, describeValue, isPlainObject } from './arguments.ts';
 import { InvalidArgumentError, StowageError, isStowageError } from './errors.ts';
@@ -18,8 +18,7 @@ import type { Layer } from './layers/layer.ts';
 import { loggingLayer, type LoggingOptions } from './layers/logging.ts';
 import { checkTimeout } from './timeouts.ts';
 
-/** Loads an adapter module; the default is a dynamic `import()`. */
-export type ModuleLoader = (specifier: string) => Promise<unknown>;
+export type { ModuleLoader };
 
 interface Registration {
   /** The package (or module) that exports `adapter`. */
@@ -195,7 +194,7 @@ export interface StowageConfig {
 
 /** Options of {@link openStore}. */
 export interface OpenOptions extends StoreOptions {
-  /** Imports adapter packages (default: dynamic `import()` from core). Pass `(m) => import(m)` from your own module when your package manager isolates dependencies. */
+  /** Imports adapter packages, and the drivers an adapter loads on first use when its own import fails (default: dynamic `import()` from core). Pass `(m) => import(m)` from your own module when your package manager isolates dependencies. */
   load?: ModuleLoader | undefined;
   /** The environment used for `${ENV}` substitution (default `process.env`). */
   env?: Record<string, string | undefined> | undefined;
@@ -261,7 +260,7 @@ async function openBackend(
       throw new InvalidArgumentError(`backend '${name}' needs a 'type' or a 'url'`);
     }
     collectSecrets(options, 'options', definition.secretOptions ?? [], secrets);
-    const backend = await definition.create(options as never);
+    const backend = await definition.create(options as never, { load });
     assertCapabilities(backend.capabilities, definition.name);
     return backend;
   } catch (error) {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { BackendReadResult } from './backend.ts';
-import { PreconditionFailedError, UnavailableError, isStowageError, type StowageError } from './errors.ts';
+import { PreconditionFailedError, UnavailableError, byteCount, isStowageError, type StowageError } from './errors.ts';
 import { isRetryable, pause, retryDelay, type ResolvedRetryPolicy } from './retry.ts';
 
 /** What {@link resumableStream} needs to pick a read up again. */
@@ -23,7 +23,7 @@ export interface ResumeOptions {
 
 function asFailure(error: unknown, key: string, backend: string, delivered: number): StowageError {
   if (isStowageError(error)) return error;
-  return new UnavailableError(`read of ${JSON.stringify(key)} failed after ${delivered} bytes`, { key, backend, cause: error });
+  return new UnavailableError(`read of ${JSON.stringify(key)} failed after ${byteCount(delivered)}`, { key, backend, cause: error });
 }
 
 /**
@@ -54,7 +54,7 @@ export function resumableStream(options: ResumeOptions): ReadableStream<Uint8Arr
         resumed = await reopen({ offset: start + delivered, length: total - delivered });
       } catch (reopenError) {
         if (isStowageError(reopenError, 'NOT_FOUND')) {
-          throw new PreconditionFailedError(`${JSON.stringify(key)} was deleted while it was being read (after ${delivered} bytes)`, { key, backend, cause: reopenError });
+          throw new PreconditionFailedError(`${JSON.stringify(key)} was deleted while it was being read (after ${byteCount(delivered)})`, { key, backend, cause: reopenError });
         }
         error = asFailure(reopenError, key, backend, delivered);
         continue;

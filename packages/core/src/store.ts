@@ -38,6 +38,7 @@ import {
   InvalidArgumentError,
   RangeNotSatisfiableError,
   TooLargeError,
+  byteCount,
   isStowageError,
   type StowageError,
 } from './errors.ts';
@@ -459,7 +460,7 @@ export class Store<C extends Capabilities = Capabilities> {
         const info = await this.stat(key, options);
         const offset = 'offset' in normalized ? normalized.offset : info.size;
         if (offset > info.size) {
-          throw new RangeNotSatisfiableError(`range starts at ${offset}, past the end of ${JSON.stringify(key)} (${info.size} bytes)`, {
+          throw new RangeNotSatisfiableError(`range starts at ${offset}, past the end of ${JSON.stringify(key)} (${byteCount(info.size)})`, {
             key,
             backend: this.#backend.name,
             size: info.size,
@@ -549,7 +550,7 @@ export class Store<C extends Capabilities = Capabilities> {
       throw new InvalidArgumentError(`size option (${declared}) differs from the body's size (${source.size})`, { key });
     }
     if (limit !== undefined && size !== undefined && size > limit) {
-      throw new TooLargeError(limit, `body of ${JSON.stringify(key)} is ${size} bytes; the limit is ${limit} bytes`, { key, backend: backendName });
+      throw new TooLargeError(limit, `body of ${JSON.stringify(key)} is ${byteCount(size)}; the limit is ${byteCount(limit)}`, { key, backend: backendName });
     }
     throwIfAborted(options.signal, key, backendName);
     if (this.#strict) await this.#checkHierarchy(key, options.signal);
@@ -881,8 +882,8 @@ async function* exactly(source: AsyncIterable<Uint8Array>, size: number, key: st
   let count = 0;
   for await (const chunk of source) {
     count += chunk.byteLength;
-    if (count > size) throw new InvalidArgumentError(`body of ${JSON.stringify(key)} is longer than its declared size of ${size} bytes`, { key });
+    if (count > size) throw new InvalidArgumentError(`body of ${JSON.stringify(key)} is longer than its declared size of ${byteCount(size)}`, { key });
     yield chunk;
   }
-  if (count !== size) throw new InvalidArgumentError(`body of ${JSON.stringify(key)} is ${count} bytes, not its declared size of ${size} bytes`, { key });
+  if (count !== size) throw new InvalidArgumentError(`body of ${JSON.stringify(key)} is ${byteCount(count)}, not its declared size of ${byteCount(size)}`, { key });
 }

@@ -19,6 +19,28 @@ describe('registry', () => {
     expect((error as Error).message).toMatch(/install/);
   });
 
+  it("passes openStore's load to the adapter's create, for the drivers it loads on first use", async () => {
+    const seen: unknown[] = [];
+    registerAdapter({
+      name: 'context-probe',
+      schemes: ['context-probe'],
+      create: (_options, context) => {
+        seen.push(context?.load);
+        return new MemoryBackend();
+      },
+      optionsFromUrl: () => ({}) as never,
+    });
+    const load = (specifier: string): Promise<unknown> => import(specifier);
+    await (await openStore('context-probe://x', { load })).close();
+    const { closeAll } = await openStores({ stores: { a: { backend: 'context-probe://y' } } }, { load });
+    await closeAll();
+    await (await openStore({ type: 'context-probe' })).close();
+    expect(seen[0]).toBe(load);
+    expect(seen[1]).toBe(load);
+    // Without one, the default loader (core's own import()) is passed.
+    expect(typeof seen[2]).toBe('function');
+  });
+
   it('refuses unknown schemes and malformed URLs clearly', async () => {
     await expect(openStore('nope://x')).rejects.toThrow(/no adapter is registered for the scheme 'nope:'/);
     await expect(openStore('not a url')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -181,6 +181,16 @@ describe('Store: bodies and reads', () => {
     expect(await code(store.read('a', { range: { offset: 4, length: 0 } }))).toBe('RANGE_NOT_SATISFIABLE');
   });
 
+  it('counts one byte as "1 byte" in its messages', async () => {
+    const store = new Store(new MemoryBackend());
+    await store.write('one', 'x');
+    const message = async (promise: Promise<unknown>) => (await promise.then(() => undefined, (error: Error) => error))?.message;
+    expect(await message(store.read('one', { range: { offset: 2, length: 0 } }))).toBe('range starts at 2, past the end of "one" (1 byte)');
+    expect(await message(store.readBytes('one', { range: { offset: 2 } }))).toBe('range starts at 2, past the end of "one" (1 byte)');
+    expect(await message(store.write('two', 'xy', { maxSize: 1 }))).toMatch(/ is 2 bytes; the limit is 1 byte$/);
+    expect(await message(store.write('two', chunks(1, 2), { size: 1 }))).toMatch(/ is longer than its declared size of 1 byte$/);
+  });
+
   it('gives Node streams through @stowage/core/node', async () => {
     const store = new Store(new MemoryBackend());
     await store.write('a', 'node stream');

@@ -16,6 +16,7 @@ import {
   inferContentType,
   maskUrl,
   resolveRange,
+  type AdapterContext,
   type Backend,
   type BackendCopyOptions,
   type BackendListOptions,
@@ -25,6 +26,7 @@ import {
   type ByteRange,
   type ListEntry,
   type ListPage,
+  type ModuleLoader,
   type ObjectInfo,
   type OperationContext,
   type SweepResult,
@@ -243,24 +245,24 @@ function kindOfClient(client: unknown): DialectKind {
   throw new InvalidArgumentError('cannot tell which database the client talks to: pass dialect: "sqlite" | "postgres" | "mysql"', { backend: 'sql-blob' });
 }
 
-async function openDialect(options: SqlBlobOptions): Promise<Dialect> {
+async function openDialect(options: SqlBlobOptions, load: ModuleLoader | undefined): Promise<Dialect> {
   if (options.url !== undefined) {
     const kind = kindOfUrl(options.url);
     if (kind === 'sqlite') {
       const { SqliteDialect } = await import('./sqlite.ts');
-      return SqliteDialect.open(sqlitePath(options.url), options.journalMode ?? 'wal');
+      return SqliteDialect.open(sqlitePath(options.url), options.journalMode ?? 'wal', load);
     }
     if (kind === 'postgres') {
       const { PostgresDialect } = await import('./postgres.ts');
-      return PostgresDialect.open(options.url);
+      return PostgresDialect.open(options.url, load);
     }
     const { MysqlDialect } = await import('./mysql.ts');
-    return MysqlDialect.open(options.url.replace(/^mariadb:/i, 'mysql:'));
+    return MysqlDialect.open(options.url.replace(/^mariadb:/i, 'mysql:'), load);
   }
   const kind = options.dialect ?? kindOfClient(options.client);
   if (kind === 'sqlite') {
     const { SqliteDialect } = await import('./sqlite.ts');
-    return SqliteDialect.borrow(options.client as never);
+    return SqliteDialect.borrow(options.client as never, load);
   }
   if (kind === 'postgres') {
     const { PostgresDialect } = await import('./postgres.ts');
@@ -344,8 +346,13 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     });
   }
 
-  /** Opens the database (or borrows `client`), creates the tables unless `createTable: false`, and reads which columns exist. */
-  static async open(options: SqlBlobOptions): Promise<SqlBlobBackend> {
+  /**
+   * Opens the database (or borrows `client`), creates the tables unless `createTable: false`, and
+   * reads which columns exist. The driver is imported from sql-blob's own location, else with
+   * `context.load` (the registry passes `openStore`'s loader, so that a driver installed beside the
+   * caller, such as the `stowage` command's better-sqlite3, is found too).
+   */
+  static async open(options: SqlBlobOptions, context?: AdapterContext): Promise<SqlBlobBackend> {
     options = checkOptions(options, 'SqlBlobBackend.open');
     if (options.url !== undefined && typeof options.url !== 'string') throw new InvalidArgumentError(`the url option of the sql-blob adapter must be a string, got ${describeValue(options.url)}`, { backend: 'sql-blob' });
     if (options.url?.includes('?')) options = withUrlParameters(options);
@@ -360,7 +367,7 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     const autoSweep = autoSweepOf(options.autoSweep);
     let dialect: Dialect;
     try {
-      dialect = await openDialect(options);
+      dialect = await openDialect(options, context?.load);
     } catch (error) {
       throw mapDatabaseError(error, 'sql-blob', 'connecting');
     }

@@ -6,7 +6,25 @@
  *
  * @module
  */
-import { raceSignal } from '@stowage/core';
+import { raceSignal, type ModuleLoader } from '@stowage/core';
+
+/**
+ * Imports a driver: sql-blob's own `import()` (`own`) first, then `load` (the registry's loader,
+ * which resolves from its caller: an installed `stowage` command, the user's project) when that
+ * fails; the first failure when both do.
+ */
+export async function importDriver<T>(own: () => Promise<T>, specifier: string, load: ModuleLoader | undefined): Promise<T> {
+  try {
+    return await own();
+  } catch (cause) {
+    if (load === undefined) throw cause;
+    try {
+      return (await load(specifier)) as T;
+    } catch {
+      throw cause;
+    }
+  }
+}
 
 /** Which database family a dialect speaks. */
 export type DialectKind = 'sqlite' | 'postgres' | 'mysql';

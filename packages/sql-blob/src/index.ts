@@ -38,7 +38,7 @@ export { DRIVER_URL_PARAMETERS, optionsFromSqlUrl } from './url.ts';
 export const adapter: AdapterDefinition<SqlBlobOptions> = {
   name: 'sql-blob',
   schemes: ['sqlite', 'postgres', 'postgresql', 'mysql', 'mariadb'],
-  create: (options) => SqlBlobBackend.open(options),
+  create: (options, context) => SqlBlobBackend.open(options, context),
   optionsFromUrl: optionsFromSqlUrl,
   secretOptions: ['url', 'password'],
 };

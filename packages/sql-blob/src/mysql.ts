@@ -4,8 +4,8 @@
  * @module
  */
 import type * as MySql from 'mysql2/promise';
-import { InvalidArgumentError } from '@stowage/core';
-import { onAbort, untilAborted, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
+import { InvalidArgumentError, type ModuleLoader } from '@stowage/core';
+import { importDriver, onAbort, untilAborted, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
 
 type Queryable = MySql.Pool | MySql.PoolConnection;
 
@@ -36,10 +36,10 @@ export class MysqlDialect implements Dialect {
   }
 
   /** Opens a pool on a `mysql://` URL. */
-  static async open(url: string): Promise<MysqlDialect> {
+  static async open(url: string, load?: ModuleLoader): Promise<MysqlDialect> {
     let mysql: typeof MySql;
     try {
-      mysql = (await import('mysql2/promise')).default as unknown as typeof MySql;
+      mysql = (await importDriver(() => import('mysql2/promise'), 'mysql2/promise', load)).default as unknown as typeof MySql;
     } catch (cause) {
       throw new InvalidArgumentError('the sql-blob adapter needs the mysql2 package for MySQL and MariaDB: install it (npm install mysql2)', {
         backend: 'sql-blob:mysql',

@@ -4,8 +4,8 @@
  * @module
  */
 import type * as Pg from 'pg';
-import { InvalidArgumentError } from '@stowage/core';
-import { onAbort, untilAborted, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
+import { InvalidArgumentError, type ModuleLoader } from '@stowage/core';
+import { importDriver, onAbort, untilAborted, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
 
 function ignore(): void {}
 
@@ -40,10 +40,10 @@ export class PostgresDialect implements Dialect {
   }
 
   /** Opens a pool on a connection string. */
-  static async open(url: string): Promise<PostgresDialect> {
+  static async open(url: string, load?: ModuleLoader): Promise<PostgresDialect> {
     let pg: typeof Pg;
     try {
-      pg = (await import('pg')).default as unknown as typeof Pg;
+      pg = (await importDriver(() => import('pg'), 'pg', load)).default as unknown as typeof Pg;
     } catch (cause) {
       throw new InvalidArgumentError('the sql-blob adapter needs the pg package for PostgreSQL: install it (npm install pg)', { backend: 'sql-blob:postgres', cause });
     }

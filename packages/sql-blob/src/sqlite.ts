@@ -4,17 +4,17 @@
  * @module
  */
 import type BetterSqlite3 from 'better-sqlite3';
-import { InvalidArgumentError } from '@stowage/core';
-import { SerialQueue, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
+import { InvalidArgumentError, type ModuleLoader } from '@stowage/core';
+import { SerialQueue, importDriver, type Connection, type Dialect, type QueryResult, type Snapshot } from './dialect.ts';
 
 /** The SQLite journal modes stowage accepts. */
 export type JournalMode = 'wal' | 'delete' | 'truncate' | 'persist' | 'memory' | 'off';
 
 type Database = BetterSqlite3.Database;
 
-async function loadDriver(): Promise<typeof BetterSqlite3> {
+async function loadDriver(load?: ModuleLoader): Promise<typeof BetterSqlite3> {
   try {
-    const module = await import('better-sqlite3');
+    const module = await importDriver(() => import('better-sqlite3'), 'better-sqlite3', load);
     return module.default;
   } catch (cause) {
     throw new InvalidArgumentError('the sql-blob adapter needs the better-sqlite3 package for SQLite: install it (npm install better-sqlite3)', {
@@ -59,8 +59,8 @@ export class SqliteDialect implements Dialect {
   }
 
   /** Opens a database file (or `:memory:`) with the given journal mode and `synchronous=NORMAL`. */
-  static async open(path: string, journalMode: JournalMode): Promise<SqliteDialect> {
-    const Driver = await loadDriver();
+  static async open(path: string, journalMode: JournalMode, load?: ModuleLoader): Promise<SqliteDialect> {
+    const Driver = await loadDriver(load);
     const database = new Driver(path);
     if (path !== ':memory:' && path !== '') database.pragma(`journal_mode = ${journalMode}`);
     database.pragma('synchronous = NORMAL');
@@ -68,8 +68,8 @@ export class SqliteDialect implements Dialect {
   }
 
   /** Uses a database the caller opened and keeps open. */
-  static async borrow(database: Database): Promise<SqliteDialect> {
-    const Driver = await loadDriver().catch(() => undefined);
+  static async borrow(database: Database, load?: ModuleLoader): Promise<SqliteDialect> {
+    const Driver = await loadDriver(load).catch(() => undefined);
     return new SqliteDialect(database, false, Driver);
   }
 

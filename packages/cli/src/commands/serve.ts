@@ -176,10 +176,13 @@ export const serveCommand: Command = {
     const location = context.session.parse(text);
     if (location.kind !== 'store') throw usageError('serve serves a store: give a store location such as :, NAME: or sqlite:./store.db', text);
     if (location.key !== '') {
-      throw usageError(
-        `serve serves a whole store, not a folder of it: configure a store with root: ${folderPrefix(location.key)} and serve that, so that the links of stowage sign match`,
-        text,
-      );
+      const folder = folderPrefix(location.key).slice(0, -1);
+      // A file: location can name the folder as a store of its own: file:DIR//.
+      const instead =
+        location.store.kind === 'url' && location.store.scheme === 'file'
+          ? `serve ${location.prefix === 'file:' ? `file:./${folder}` : `${location.prefix.slice(0, -2)}/${folder}`}// (the store rooted at that folder)`
+          : `configure a store with root: ${folder}/ and serve that`;
+      throw usageError(`serve serves a whole store, not a folder of it: ${instead}, so that the links of stowage sign match`, text);
     }
     const host = stringOption(args, 'host') ?? DEFAULT_SERVE_HOST;
     if (host === '') throw usageError('--host cannot be empty');

@@ -27,18 +27,22 @@ async function signingStore(context: Context, location: StoreLocation, store: St
   const secrets = context.session.linkSecrets();
   const baseUrl = context.session.linkBaseUrl(location.store, baseUrlOption);
   if (secrets !== undefined && baseUrl !== undefined) return store.withSigner(await linkSigner(secrets, baseUrl, store.root, { singleUse }));
+  const giveBaseUrl = `give --base-url (the URL where stowage serve serves this store; or ${LINK_BASE_URL_VARIABLE}, or links in the configuration)`;
   const missing =
     secrets === undefined && baseUrl === undefined
-      ? `set ${LINK_SECRET_VARIABLE} (at least 32 characters) and give --base-url`
+      ? `set ${LINK_SECRET_VARIABLE} (at least 32 characters) and ${giveBaseUrl}`
       : secrets === undefined
         ? `set ${LINK_SECRET_VARIABLE} (at least 32 characters, the secret stowage serve verifies with)`
-        : 'give --base-url';
+        : giveBaseUrl;
   throw new CapabilityNotSupportedError(
     'signedUrl',
-    `the '${store.backendName}' backend cannot sign URLs itself; for a link that stowage serve verifies, ${missing} (the URL where stowage serve serves this store; or ${LINK_BASE_URL_VARIABLE}, or links in the configuration)`,
+    `the '${store.backendName}' backend cannot sign URLs itself; for a link that stowage serve verifies, ${missing}`,
     { key: location.key, backend: store.backendName },
   );
 }
+
+/** The longest a signed link may live (a week, what S3 allows and the library enforces for every store). */
+const MAX_EXPIRES = 604800;
 
 /** `stowage sign`. */
 export const signCommand: Command = {
@@ -71,6 +75,7 @@ export const signCommand: Command = {
     const expires = stringOption(args, 'expires');
     const expiresIn = expires === undefined ? undefined : parseDuration(expires);
     if (expires !== undefined && expiresIn === undefined) throw usageError(`--expires takes seconds or a duration such as 15m, 12h or 7d, not ${JSON.stringify(expires)}`);
+    if (expiresIn !== undefined && (expiresIn < 1 || expiresIn > MAX_EXPIRES)) throw usageError(`--expires is ${expiresIn < 1 ? 'at least 1 second' : `at most 7d (${MAX_EXPIRES} seconds)`}, not ${expires!}`);
     const method = stringOption(args, 'method')?.toUpperCase();
     if (method !== undefined && method !== 'GET' && method !== 'PUT') throw usageError(`--method is GET or PUT, not ${JSON.stringify(method)}`);
     const singleUse = flag(args, 'single-use');
