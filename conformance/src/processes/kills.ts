@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import type { Store } from '@stowage/core';
 import { digestStream, sha256Hex } from '../assertions.ts';
-import { patternSha256 } from '../content.ts';
+import { patternSha256, seededRandom } from '../content.ts';
 import { withTimeout } from '../context.ts';
 import { openChildStore, type OpenedChildStore } from './open.ts';
 import { ProcessWorker, type SpawnOptions } from './pool.ts';
@@ -69,18 +69,6 @@ export interface KilledWriterReport {
   totalMs: number;
 }
 
-/** A small fast generator of numbers in [0, 1) from a 32-bit seed (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The seed of a run: the option, else `STOWAGE_SEED`, else a random one. */
 export function killSeed(seed?: number): number {
   const chosen = seed ?? (process.env.STOWAGE_SEED ? Number(process.env.STOWAGE_SEED) : Math.floor(Math.random() * 2 ** 32));
@@ -113,7 +101,7 @@ export async function killWritersMidWrite(spec: ChildStore, options: KilledWrite
   const commitTrials = Math.min(trials, options.commitTrials ?? Math.round(trials / 3));
   const limit = options.nextWriteLimitMs ?? 10_000;
   const seed = killSeed(options.seed);
-  const next = random(seed);
+  const next = seededRandom(seed);
   const open = options.open ?? (() => openChildStore(spec));
   const phases: ('streaming' | 'commit')[] = Array.from({ length: trials }, (_, index) => (index < commitTrials ? 'commit' : 'streaming'));
   for (let index = phases.length - 1; index > 0; index--) {
