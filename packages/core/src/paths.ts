@@ -58,8 +58,29 @@ function describe(value: string): string {
   return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
 }
 
+/**
+ * Whether `key` is a valid key made of printable ASCII only, in one pass and without splitting it:
+ * the common case. False means "look closer" (other characters, or a problem), not "invalid".
+ */
+function isPlainValidKey(key: string): boolean {
+  const length = key.length;
+  if (length === 0 || length > MAX_KEY_BYTES) return false;
+  let start = 0;
+  for (let i = 0; i <= length; i++) {
+    const c = i === length ? 0x2f : key.charCodeAt(i);
+    if (c === 0x2f) {
+      const size = i - start;
+      if (size === 0 || size > MAX_SEGMENT_BYTES) return false;
+      if (size <= 2 && key.charCodeAt(start) === 0x2e && (size === 1 || key.charCodeAt(start + 1) === 0x2e)) return false;
+      start = i + 1;
+    } else if (c < 0x20 || c >= 0x7f || c === 0x5c) return false;
+  }
+  return true;
+}
+
 /** Why `key` is not a valid key, or undefined when it is. */
 export function keyProblem(key: unknown): string | undefined {
+  if (typeof key === 'string' && isPlainValidKey(key)) return undefined;
   if (typeof key !== 'string') return `must be a string, got ${key === null ? 'null' : typeof key}`;
   if (key === '') return 'is empty';
   const chars = characterProblem(key);

@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AbortedError, InvalidArgumentError, isStowageError } from './errors.ts';
-import type { Body } from './bodies.ts';
+import { isHeldInMemory, type Body } from './bodies.ts';
 
 /**
  * How a store repeats operations that failed with `UNAVAILABLE`. Off unless a store is given one
@@ -129,11 +129,5 @@ export async function pause(ms: number, signal: AbortSignal | undefined, key?: s
  * read again from the start; streams and async iterables are read once.
  */
 export function isReplayableBody(body: Body): boolean {
-  return (
-    typeof body === 'string' ||
-    body instanceof Uint8Array ||
-    body instanceof ArrayBuffer ||
-    ArrayBuffer.isView(body) ||
-    (typeof Blob !== 'undefined' && body instanceof Blob)
-  );
+  return isHeldInMemory(body) || (typeof Blob !== 'undefined' && body instanceof Blob);
 }

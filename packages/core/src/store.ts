@@ -370,19 +370,24 @@ export class Store<C extends Capabilities = Capabilities> {
    * `UNAVAILABLE`, a raw error) is the abort's doing: `ABORTED`.
    */
   #fail(error: unknown, key: string | undefined, signal: AbortSignal | undefined): never {
+    throw this.#failure(error, key, signal);
+  }
+
+  /** The error {@link #fail} throws. */
+  #failure(error: unknown, key: string | undefined, signal: AbortSignal | undefined): unknown {
     if (signal?.aborted && isStowageError(error, 'UNAVAILABLE')) {
-      throw new AbortedError(`operation on ${JSON.stringify(key ?? '')} aborted`, { key, backend: this.#backend.name, cause: error });
+      return new AbortedError(`operation on ${JSON.stringify(key ?? '')} aborted`, { key, backend: this.#backend.name, cause: error });
     }
     if (isStowageError(error)) {
       const e = error as StowageError;
       if (key !== undefined) e.key = key;
       e.backend ??= this.#backend.name;
-      throw e;
+      return e;
     }
     if (signal?.aborted) {
-      throw new AbortedError(`operation on ${JSON.stringify(key ?? '')} aborted`, { key, backend: this.#backend.name, cause: error });
+      return new AbortedError(`operation on ${JSON.stringify(key ?? '')} aborted`, { key, backend: this.#backend.name, cause: error });
     }
-    throw error;
+    return error;
   }
 
   /**
@@ -391,33 +396,43 @@ export class Store<C extends Capabilities = Capabilities> {
    * where nothing is repeated) for the store's reliability layers; what fails is given the caller's
    * key by {@link #fail}.
    */
-  async #call<T>(key: string | undefined, options: OperationOptions, run: (context: OperationContext, backend: Backend<C>) => Promise<T>): Promise<T> {
+  #call<T>(key: string | undefined, options: OperationOptions, run: (context: OperationContext, backend: Backend<C>) => Promise<T>): Promise<T> {
     const { signal } = options;
-    throwIfAborted(signal, key, this.#backend.name);
-    const context: OperationContext = { signal };
-    let backend = this.#direct;
-    if (options.retry !== undefined) {
-      context.retry = resolveRetryPolicy(options.retry) ?? false;
-      backend = this.#backend;
-    }
-    if (options.timeoutMs !== undefined) {
-      context.timeoutMs = checkTimeout(options.timeoutMs);
-      backend = this.#backend;
-    }
+    let operation: Promise<T>;
     try {
-      return await run(context, backend);
+      throwIfAborted(signal, key, this.#backend.name);
+      const context: OperationContext = { signal };
+      let backend = this.#direct;
+      if (options.retry !== undefined) {
+        context.retry = resolveRetryPolicy(options.retry) ?? false;
+        backend = this.#backend;
+      }
+      if (options.timeoutMs !== undefined) {
+        context.timeoutMs = checkTimeout(options.timeoutMs);
+        backend = this.#backend;
+      }
+      operation = run(context, backend);
     } catch (error) {
-      this.#fail(error, key, signal);
+      return Promise.reject(this.#failure(error, key, signal));
     }
+    // Not an async function: one promise less per call, and the operation's result passes on as it is.
+    return operation.then(undefined, (error: unknown) => {
+      throw this.#failure(error, key, signal);
+    });
   }
 
   // ---- reading ----
 
   /** The object's metadata; `NotFoundError` when missing. */
-  async stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
-    const full = this.#absolute(key);
-    const info = await this.#call(key, options, (context, backend) => backend.stat(full, context));
-    return this.#info(info);
+  stat(key: string, options: OperationOptions = {}): Promise<ObjectInfo> {
+    let full: string;
+    try {
+      full = this.#absolute(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const info = this.#call(key, options, (context, backend) => backend.stat(full, context));
+    return this.#root === '' ? info : info.then((found) => this.#info(found));
   }
 
   /** Whether the object exists. */
@@ -481,7 +496,7 @@ export class Store<C extends Capabilities = Capabilities> {
 
   /** The object's bytes, in one buffer. */
   async readBytes(key: string, options: ReadOptions<C> = {}): Promise<Uint8Array> {
-    const body = await this.read(key, options);
+    const { body } = await this.get(key, options);
     try {
       return await streamToBytes(body);
     } catch (error) {
@@ -543,7 +558,7 @@ export class Store<C extends Capabilities = Capabilities> {
     const heldInMemory = isHeldInMemory(body);
     const request = (from: SourceBody, context: OperationContext): BackendWriteRequest => {
       const metered = meterBody(declared === undefined ? from.chunks : exactly(from.chunks, declared, key), { maxSize: limit, signal: options.signal, key, backend: backendName });
-      return {
+      const made: BackendWriteRequest = {
         ...context,
         body: metered.chunks,
         size,
@@ -554,11 +569,13 @@ export class Store<C extends Capabilities = Capabilities> {
         sha256: metered.sha256,
         bytesWritten: metered.bytes,
       };
+      // Every attempt's request is marked, the repeated ones (`again`) too.
+      if (heldInMemory) (made as { [HELD_IN_MEMORY]?: true })[HELD_IN_MEMORY] = true;
+      return made;
     };
     const info = await this.#call(key, options, (context, backend) => {
       const first = request(source, context);
       if (isReplayableBody(body)) first.again = () => request(toSource(body, key), context);
-      if (heldInMemory) (first as { [HELD_IN_MEMORY]?: true })[HELD_IN_MEMORY] = true;
       return backend.write(full, first);
     });
     return this.#info(info);

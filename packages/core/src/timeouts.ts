@@ -27,7 +27,7 @@ export function checkTimeout(value: unknown, name = 'timeoutMs'): number | undef
 }
 
 /** The scope of an attempt without a time limit: the caller's signal as it is. */
-const UNTIMED = (signal: AbortSignal | undefined): AttemptScope => ({ signal, timedOut: () => false, dispose: () => {} });
+const untimed = (signal: AbortSignal | undefined): AttemptScope => ({ signal, timedOut: () => false, dispose: () => {} });
 
 /**
  * One attempt under a clock: its own controller, linked into its clock's list of attempts in flight
@@ -128,7 +128,7 @@ const clocks = new Map<number, Clock>();
 
 /** The signal of one attempt: the caller's, plus a clock of `timeoutMs` when one is set. */
 export function attemptScope(signal: AbortSignal | undefined, timeoutMs: number | undefined): AttemptScope {
-  if (timeoutMs === undefined) return UNTIMED(signal);
+  if (timeoutMs === undefined) return untimed(signal);
   let clock = clocks.get(timeoutMs);
   if (clock === undefined) {
     clock = new Clock(timeoutMs);

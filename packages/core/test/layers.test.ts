@@ -415,6 +415,24 @@ describe('observingLayer', () => {
     expect(seen).toEqual(['write', 'end:ok:3', 'read', 'end:ok:3', 'stat', 'end:ok:0', 'list', 'end:ok:0']);
   });
 
+  it('asks enabled() once per operation', async () => {
+    let asked = 0;
+    const layer = observingLayer('watch', () => ({ end: () => undefined }), { enabled: () => (asked++, true) });
+    const store = new Store(new MemoryBackend(), { layers: [layer] });
+    await store.write('a', 'hello');
+    for (const [name, run] of [
+      ['stat', () => store.stat('a')],
+      ['list', () => store.list()],
+      ['delete', () => store.delete('a')],
+      ['write', () => store.write('a', 'again')],
+      ['read', () => store.readText('a')],
+    ] as const) {
+      asked = 0;
+      await run();
+      expect(asked, name).toBe(1);
+    }
+  });
+
   it('refuses an enabled that is not a function', () => {
     expect(() => observingLayer('watch', () => undefined, { enabled: true as never })).toThrow(/enabled must be a function/);
   });

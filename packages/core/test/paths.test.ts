@@ -13,6 +13,9 @@ describe('key rules', () => {
     '.hidden',
     '..dots',
     'a.',
+    '...',
+    'a/.../b',
+    '. /.x/x.',
     'x'.repeat(255),
     `${'a/'.repeat(511)}b`, // 1023 bytes
     `${'x'.repeat(255)}/${'y'.repeat(255)}/${'z'.repeat(255)}/${'w'.repeat(250)}/abcde`, // exactly 1024 bytes
@@ -30,6 +33,12 @@ describe('key rules', () => {
     ['dot segment', 'a/./b'],
     ['dot-dot segment', 'a/../b'],
     ['lone dot-dot', '..'],
+    ['lone dot', '.'],
+    ['last dot', 'a/.'],
+    ['last dot-dot', 'a/..'],
+    ['first dot-dot', '../a'],
+    ['tab', 'a\tb'],
+    ['unit separator', 'a\u001fb'],
     ['backslash', 'a\\b'],
     ['NUL', 'a\u0000b'],
     ['C0 control', 'a\u0001b'],
@@ -46,6 +55,20 @@ describe('key rules', () => {
   it.each(invalid)('rejects %s', (_, key) => {
     expect(keyProblem(key)).toBeTypeOf('string');
     expect(() => assertValidKey(key)).toThrow(InvalidPathError);
+  });
+
+  it('judges every short key of slashes, dots, letters and forbidden characters as the rules say', () => {
+    // Exhaustive over a small alphabet: the one-pass check of plain keys must agree with the rules.
+    const alphabet = ['a', '.', '/', '\\', '\u007f', '\u001f', ' ', 'é'];
+    const expected = (key: string): boolean =>
+      key !== '' &&
+      !/[\u0000-\u001f\u007f-\u009f\\]/.test(key) &&
+      key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+    let keys = [''];
+    for (let length = 1; length <= 5; length++) {
+      keys = keys.flatMap((key) => alphabet.map((c) => key + c));
+      for (const key of keys) if (isValidKey(key) !== expected(key)) expect.fail(`isValidKey(${JSON.stringify(key)}) should be ${expected(key)}`);
+    }
   });
 
   it('checks prefixes, which may end with a slash or inside a segment', () => {

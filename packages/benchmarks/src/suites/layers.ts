@@ -16,7 +16,8 @@ import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@open
 import { Store, type Layer } from '@stowage/core';
 import { MemoryBackend } from '@stowage/memory';
 import { metricsLayer, tracingLayer } from '@stowage/opentelemetry';
-import { compare, formatNumber, formatRatio, formatSize, KiB, MiB, type BenchSuite } from '../harness.ts';
+import { createHash } from 'node:crypto';
+import { addComparisonRows, compare, formatNumber, formatRatio, formatSize, KiB, MiB, type BenchSuite } from '../harness.ts';
 
 async function drain(stream: ReadableStream<Uint8Array>): Promise<void> {
   const reader = stream.getReader();
@@ -103,6 +104,31 @@ export const suite: BenchSuite = {
         formatRatio(noop, reliableOnly),
         formatRatio(sdk, reliableAgain),
       ]);
+    }
+    // A bare store against its backend called directly, doing the same work: the direct put hashes
+    // its body too (a store records every object's SHA-256) and the direct get reads the stream
+    // into one buffer, as `readBytes` does.
+    const direct = context.table('A bare store against its backend called directly', ['case', 'unit', 'Store', 'backend directly', 'Store ÷ backend']);
+    const bytesOf = async (stream: ReadableStream<Uint8Array>): Promise<void> => {
+      const reader = stream.getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read());
+    };
+    const bare = stores['no layers'];
+    const directCases: readonly [string, (store: Store) => Promise<unknown>, () => Promise<unknown>][] = [
+      ['put 1 KiB', (store) => store.write('small.bin', small), () => {
+        const hash = createHash('sha256');
+        async function* body(): AsyncGenerator<Uint8Array> {
+          hash.update(small);
+          yield small;
+        }
+        return inner.write('small.bin', { body: body(), size: KiB, contentType: 'application/octet-stream', metadata: {}, sha256: () => hash.digest('hex'), bytesWritten: () => KiB });
+      }],
+      ['get 1 KiB', (store) => store.readBytes('small.bin'), async () => bytesOf((await inner.read('small.bin', {})).body)],
+      ['stat', (store) => store.stat('small.bin'), () => inner.stat('small.bin')],
+    ];
+    for (const [name, throughStore, directly] of directCases) {
+      const result = await compare({ name, unit: 'ops/s', sides: [{ label: 'Store', run: () => throughStore(bare) }, { label: 'backend directly', run: directly }] }, profile);
+      addComparisonRows(direct, context, result);
     }
     context.note('Every ratio is of speeds: 0.95× means the stack costs 5 %. The goal is a no-op telemetry stack within 5 % of the default layers (no-op telemetry ÷ default ≥ 0.95×).');
     context.note('With the API alone, the tracing layer starts a span nobody records and steps aside for that call (no attributes built, the read stream not wrapped); the metrics layer sees the no-op meter when it is made and forwards every call unchanged. What remains is two layers\' calls per operation: visible on operations that take a microsecond in memory (stat, list), lost in any real I/O.');

@@ -90,21 +90,26 @@ class ObservingBackend<C extends Capabilities> extends LayeredBackend<C> {
   // While nobody observes, the most frequent calls skip even the call record of `around`.
   override stat(key: string, context: OperationContext): Promise<ObjectInfo> {
     if (this.#enabled?.() === false) return this.inner.stat(key, context);
-    return super.stat(key, context);
+    return this.#observe({ operation: 'stat', key, signal: context.signal }, () => this.inner.stat(key, context));
   }
 
   override delete(key: string, context: OperationContext): Promise<void> {
     if (this.#enabled?.() === false) return this.inner.delete(key, context);
-    return super.delete(key, context);
+    return this.#observe({ operation: 'delete', key, signal: context.signal }, () => this.inner.delete(key, context));
   }
 
   override list(options: BackendListOptions): Promise<ListPage> {
     if (this.#enabled?.() === false) return this.inner.list(options);
-    return super.list(options);
+    return this.#observe({ operation: 'list', key: options.prefix, signal: options.signal }, () => this.inner.list(options));
   }
 
   protected override around<T>(call: LayerCall, run: () => Promise<T>): Promise<T> {
     if (this.#enabled?.() === false) return run();
+    return this.#observe(call, run);
+  }
+
+  // `around` once `enabled` has said yes (stat, delete and list ask it themselves, once).
+  #observe<T>(call: LayerCall, run: () => Promise<T>): Promise<T> {
     const observation = this.#observer({ ...call, backend: this.inner.name });
     // Unobserved: the call goes on as it is, without a promise of this layer's around it.
     if (!observation) return run();
