@@ -54,6 +54,12 @@ export function fillPattern(target: Uint8Array, seed: number, offset = 0): Uint8
   return target;
 }
 
+/** Numbers in [0, 1) that `seed` makes repeatable: the pattern's words, one after another. */
+export function seededRandom(seed: number): () => number {
+  let index = 0;
+  return () => patternWord(seed, index++) / 4294967296;
+}
+
 /** `size` pattern bytes for `seed`, starting at `offset`. */
 export function patternBytes(size: number, seed: number, offset = 0): Uint8Array {
   return fillPattern(new Uint8Array(size), seed, offset);

@@ -375,7 +375,11 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     try {
       if (chunkSize > dialect.inlineLimit) throw new InvalidArgumentError(`chunkSize ${chunkSize} exceeds what one statement carries here (${dialect.inlineLimit})`, { backend });
       if (options.createTable !== false) {
-        for (const statement of dialect.createStatements(table, `${table}_chunks`)) await dialect.query(statement);
+        for (const statement of dialect.createStatements(table, `${table}_chunks`)) {
+          // PostgreSQL's IF NOT EXISTS loses a race with another opener creating the same table (a
+          // unique violation on its catalog): once the winner has it, the statement is a no-op.
+          await dialect.query(statement).catch(() => dialect.query(statement));
+        }
       }
       const columns = await dialect.columns(table);
       if (!columns) throw new InvalidArgumentError(`the table ${table} does not exist (createTable is false)`, { backend });

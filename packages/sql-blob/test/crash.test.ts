@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Store } from '@stowage/core';
 import { SqlBlobBackend } from '@stowage/sql-blob';
-import { openTestBackend, testDatabases } from './servers.ts';
+import { chunkRows, openTestBackend, testDatabases } from './servers.ts';
 
 const CHUNK_SIZE = 4096;
 const script = fileURLToPath(new URL('./fixtures/killed-writer.ts', import.meta.url));
@@ -31,16 +31,6 @@ async function killWriterMidWrite(url: string, table: string, key: string): Prom
   });
   child.kill('SIGKILL');
   await exited;
-}
-
-function chunkRows(backend: SqlBlobBackend, table: string): Promise<number> {
-  const client = backend.unwrap() as { prepare?: (sql: string) => { get(): { n: number } }; query?: (sql: string) => Promise<unknown> };
-  if (client.prepare) return Promise.resolve(client.prepare(`SELECT COUNT(*) AS n FROM "${table}_chunks"`).get().n);
-  const quoted = backend.name === 'sql-blob:mysql' ? `\`${table}_chunks\`` : `"${table}_chunks"`;
-  return client.query!(`SELECT COUNT(*) AS n FROM ${quoted}`).then((result) => {
-    const rows = Array.isArray(result) ? (result[0] as { n: unknown }[]) : (result as { rows: { n: unknown }[] }).rows;
-    return Number(rows[0]!.n);
-  });
 }
 
 /** Runs one statement through the backend's own driver, as another program would. */

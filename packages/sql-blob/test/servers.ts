@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Store, isStowageError } from '@stowage/core';
 import { tcpAnswers } from '@stowage/conformance/servers';
 import { SqlBlobBackend, type SqlBlobCapabilities, type SqlBlobOptions } from '@stowage/sql-blob';
+import { parseExtra } from '../src/rows.ts';
 
 /** The databases the tests run on. */
 export type TestDatabase = 'sqlite' | 'postgres' | 'mysql';
@@ -46,6 +47,41 @@ export async function dropTables(backend: SqlBlobBackend, table: string): Promis
     if (typeof client.exec === 'function') client.exec(sql);
     else await client.query!(sql);
   }
+}
+
+/** The rows of a test table's chunk table, counted through the backend's own driver. */
+export function chunkRows(backend: Pick<SqlBlobBackend, 'name' | 'unwrap'>, table: string): Promise<number> {
+  const client = backend.unwrap() as { prepare?: (sql: string) => { get(): { n: number } }; query?: (sql: string) => Promise<unknown> };
+  if (client.prepare) return Promise.resolve(client.prepare(`SELECT COUNT(*) AS n FROM "${table}_chunks"`).get().n);
+  const quoted = backend.name === 'sql-blob:mysql' ? `\`${table}_chunks\`` : `"${table}_chunks"`;
+  return client.query!(`SELECT COUNT(*) AS n FROM ${quoted}`).then((result) => {
+    const rows = Array.isArray(result) ? (result[0] as { n: unknown }[]) : (result as { rows: { n: unknown }[] }).rows;
+    return Number(rows[0]!.n);
+  });
+}
+
+/** The rows a query selects, through the backend's own driver. */
+async function selectRows(backend: Pick<SqlBlobBackend, 'unwrap'>, sql: string): Promise<Record<string, unknown>[]> {
+  const client = backend.unwrap() as { prepare?: (sql: string) => { all(): Record<string, unknown>[] }; query?: (sql: string) => Promise<unknown> };
+  if (client.prepare) return client.prepare(sql).all();
+  const result = await client.query!(sql);
+  return Array.isArray(result) ? (result[0] as Record<string, unknown>[]) : (result as { rows: Record<string, unknown>[] }).rows;
+}
+
+/**
+ * The chunk versions of a test table that no row points at (each as `key version: rows`), read
+ * with plain SQL beside the backend: what a failed or killed write left.
+ */
+export async function unreferencedChunks(backend: Pick<SqlBlobBackend, 'name' | 'unwrap'>, table: string): Promise<string[]> {
+  const quote = backend.name === 'sql-blob:mysql' ? (name: string) => `\`${name}\`` : (name: string) => `"${name}"`;
+  const text = (value: unknown): string => (value instanceof Uint8Array ? Buffer.from(value).toString('utf8') : String(value));
+  const referenced = new Set<string>();
+  for (const row of await selectRows(backend, `SELECT ${quote('key')} AS k, extra AS x FROM ${quote(table)}`)) {
+    const version = parseExtra(row.x)?.version;
+    if (version !== undefined) referenced.add(`${text(row.k)}\0${version}`);
+  }
+  const chunks = await selectRows(backend, `SELECT ${quote('key')} AS k, version AS v, COUNT(*) AS n FROM ${quote(`${table}_chunks`)} GROUP BY ${quote('key')}, version`);
+  return chunks.filter((row) => !referenced.has(`${text(row.k)}\0${text(row.v)}`)).map((row) => `${text(row.k)} ${text(row.v)}: ${Number(row.n)} rows`);
 }
 
 /** A fresh backend on its own table (SQLite: its own file), and how to remove it all. */
