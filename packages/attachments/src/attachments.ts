@@ -10,6 +10,7 @@ import {
   AlreadyExistsError,
   MAX_METADATA_BYTES,
   TooLargeError,
+  byteCount,
   inferContentType,
   toSource,
   validateContentType,
@@ -22,7 +23,7 @@ import {
 } from '@stowage/core';
 import { collectGarbage, type CollectOptions, type CollectReport } from './collector.ts';
 import { SNIFF_BYTES, contentTypeMatches, essence, judgeContentType, peek } from './content-types.ts';
-import { ContentTypeNotAllowedError, byteCount } from './errors.ts';
+import { ContentTypeNotAllowedError } from './errors.ts';
 import { checkExtra, parseAttachment, type Attachment, type JsonValue } from './reference.ts';
 import { assertDisjoint, contentKey, entityKey, incomingKey, resolveSlot, type EntityRef, type ResolvedSlot, type SlotPolicy } from './slots.ts';
 import { UnitOfWork } from './unit-of-work.ts';

@@ -64,11 +64,6 @@ export class InvalidReferenceError extends AttachmentError {
  * if (isAttachmentError(error, 'CONTENT_TYPE_NOT_ALLOWED')) return new Response('unsupported type', { status: 415 })
  * ```
  */
-/** A count of bytes as a message says it: `1 byte`, `2 bytes`. */
-export function byteCount(count: number): string {
-  return `${count} byte${count === 1 ? '' : 's'}`;
-}
-
 export function isAttachmentError(value: unknown, kind?: AttachmentErrorKind): value is AttachmentError {
   if (typeof value !== 'object' || value === null) return false;
   if ((value as { [BRAND]?: unknown })[BRAND] !== true) return false;

@@ -169,6 +169,11 @@ export class StorageFullError extends StowageError {
   }
 }
 
+/** A count of bytes as a message says it: `1 byte`, `2 bytes`. */
+export function byteCount(count: number): string {
+  return `${count} byte${count === 1 ? '' : 's'}`;
+}
+
 /**
  * Whether `value` is an error raised by stowage, optionally with the given code. Works across
  * several copies of `@stowage/core` because it checks a global symbol brand, not the class.
@@ -178,11 +183,6 @@ export class StorageFullError extends StowageError {
  * try { await store.stat('a.txt') } catch (e) { if (isStowageError(e, 'NOT_FOUND')) return null; throw e }
  * ```
  */
-/** A count of bytes as a message says it: `1 byte`, `2 bytes`. */
-export function byteCount(count: number): string {
-  return `${count} byte${count === 1 ? '' : 's'}`;
-}
-
 export function isStowageError(value: unknown, code?: ErrorCode): value is StowageError {
   if (typeof value !== 'object' || value === null) return false;
   if ((value as { [BRAND]?: unknown })[BRAND] !== true) return false;

@@ -42,6 +42,7 @@ export {
   StowageError,
   TooLargeError,
   UnavailableError,
+  byteCount,
   createError,
   isStowageError,
   type StowageErrorOptions,

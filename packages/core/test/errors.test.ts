@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, NotFoundError, StowageError, TooLargeError, createError, isStowageError } from '@stowage/core';
+import { ErrorCode, NotFoundError, StowageError, TooLargeError, byteCount, createError, isStowageError } from '@stowage/core';
 
 describe('errors', () => {
   it('carry code, key, backend and cause', () => {
@@ -46,5 +46,9 @@ describe('errors', () => {
       expect(isStowageError(error, code)).toBe(true);
     }
     expect(new TooLargeError(10, 'big').limit).toBe(10);
+  });
+
+  it('count bytes in their messages as people do', () => {
+    expect([0, 1, 2, 1024].map(byteCount)).toEqual(['0 bytes', '1 byte', '2 bytes', '1024 bytes']);
   });
 });

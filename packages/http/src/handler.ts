@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isStowageError, keyProblem, type ErrorCode, type ObjectInfo, type Store, type StoredObject } from '@stowage/core';
+import { byteCount, isStowageError, keyProblem, type ErrorCode, type ObjectInfo, type Store, type StoredObject } from '@stowage/core';
 import { parseRange } from './ranges.ts';
 import { HmacSigner, LINK_PARAMETERS, type LinkProblem, type VerifiedLink } from './signer.ts';
 import { guardBody, resolveUploads, type ResolvedUploads, type UploadOptions } from './upload-limits.ts';
@@ -263,7 +263,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Fetch
     const lengthHeader = request.headers.get('content-length');
     const length = lengthHeader === null ? undefined : Number(lengthHeader);
     if (length !== undefined && !(Number.isSafeInteger(length) && length >= 0)) return refuse(request, 400, 'bad content-length');
-    if (length !== undefined && length > limits.maxSize) return refuse(request, 413, `upload of ${length} byte${length === 1 ? '' : 's'} over the limit of ${limits.maxSize}`);
+    if (length !== undefined && length > limits.maxSize) return refuse(request, 413, `upload of ${byteCount(length)} over the limit of ${limits.maxSize}`);
     if (uploading >= limits.maxConcurrent) {
       options.onError?.({ request, status: 503, reason: `${uploading} uploads in progress, the most allowed at once` });
       return plain(request, 503, { 'retry-after': '1', connection: 'close' });

@@ -10,7 +10,7 @@
 import type { Backend, BackendReadResult, BackendWriteRequest, ObjectInfo, OperationContext } from '../backend.ts';
 import type { Capabilities } from '../capabilities.ts';
 import { checkKnownFields, checkOptions, describeValue } from '../arguments.ts';
-import { AbortedError, ErrorCode, InvalidArgumentError, UnavailableError, createError } from '../errors.ts';
+import { AbortedError, ErrorCode, InvalidArgumentError, UnavailableError, byteCount, createError } from '../errors.ts';
 import { LayeredBackend, OPERATION_NAMES, type Layer, type LayerCall, type OperationName } from './layer.ts';
 
 /** The operations a fault can be attached to. */
@@ -286,7 +286,7 @@ async function* cutBody(body: AsyncIterable<Uint8Array>, afterBytes: number, key
     const room = afterBytes - passed;
     if (chunk.byteLength > room) {
       if (room > 0) yield chunk.subarray(0, room);
-      throw new UnavailableError(`injected fault: the write of ${JSON.stringify(key)} broke after ${afterBytes} bytes`, { key, backend });
+      throw new UnavailableError(`injected fault: the write of ${JSON.stringify(key)} broke after ${byteCount(afterBytes)}`, { key, backend });
     }
     passed += chunk.byteLength;
     yield chunk;
@@ -302,7 +302,7 @@ function cutAfter(body: ReadableStream<Uint8Array>, afterBytes: number, key: str
       async pull(controller) {
         if (passed >= afterBytes) {
           await reader.cancel().catch(() => undefined);
-          controller.error(new UnavailableError(`injected fault: the read of ${JSON.stringify(key)} broke after ${passed} bytes`, { key, backend }));
+          controller.error(new UnavailableError(`injected fault: the read of ${JSON.stringify(key)} broke after ${byteCount(passed)}`, { key, backend }));
           return;
         }
         const next = await reader.read();
