@@ -49,23 +49,19 @@ export async function dropTables(backend: SqlBlobBackend, table: string): Promis
   }
 }
 
-/** The rows of a test table's chunk table, counted through the backend's own driver. */
-export function chunkRows(backend: Pick<SqlBlobBackend, 'name' | 'unwrap'>, table: string): Promise<number> {
-  const client = backend.unwrap() as { prepare?: (sql: string) => { get(): { n: number } }; query?: (sql: string) => Promise<unknown> };
-  if (client.prepare) return Promise.resolve(client.prepare(`SELECT COUNT(*) AS n FROM "${table}_chunks"`).get().n);
-  const quoted = backend.name === 'sql-blob:mysql' ? `\`${table}_chunks\`` : `"${table}_chunks"`;
-  return client.query!(`SELECT COUNT(*) AS n FROM ${quoted}`).then((result) => {
-    const rows = Array.isArray(result) ? (result[0] as { n: unknown }[]) : (result as { rows: { n: unknown }[] }).rows;
-    return Number(rows[0]!.n);
-  });
-}
-
 /** The rows a query selects, through the backend's own driver. */
 async function selectRows(backend: Pick<SqlBlobBackend, 'unwrap'>, sql: string): Promise<Record<string, unknown>[]> {
   const client = backend.unwrap() as { prepare?: (sql: string) => { all(): Record<string, unknown>[] }; query?: (sql: string) => Promise<unknown> };
   if (client.prepare) return client.prepare(sql).all();
   const result = await client.query!(sql);
   return Array.isArray(result) ? (result[0] as Record<string, unknown>[]) : (result as { rows: Record<string, unknown>[] }).rows;
+}
+
+/** The rows of a test table's chunk table, counted through the backend's own driver. */
+export async function chunkRows(backend: Pick<SqlBlobBackend, 'name' | 'unwrap'>, table: string): Promise<number> {
+  const quoted = backend.name === 'sql-blob:mysql' ? `\`${table}_chunks\`` : `"${table}_chunks"`;
+  const [row] = await selectRows(backend, `SELECT COUNT(*) AS n FROM ${quoted}`);
+  return Number(row!.n);
 }
 
 /**
