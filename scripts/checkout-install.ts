@@ -21,13 +21,11 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { installCommand, readPackedManifest } from './pack.ts';
-import { ROOT, type TarballIndex } from './workspace.ts';
+import { NPM_CACHE, NPM_OPTIONS, ROOT, type TarballIndex } from './workspace.ts';
 
-const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stowage', 'npm');
-const NPM_OPTIONS = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `--cache=${CACHE}`, '--fetch-timeout=60000'];
 // The installed command's `#!/usr/bin/env node` finds this script's Node first.
 const ENV = { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` };
 
@@ -96,7 +94,7 @@ async function main(): Promise<number> {
   const problems: string[] = [];
   const folders: string[] = [];
   const started = performance.now();
-  mkdirSync(CACHE, { recursive: true });
+  mkdirSync(NPM_CACHE, { recursive: true });
   try {
     const tarballs = scratch('tarballs');
     folders.push(tarballs);

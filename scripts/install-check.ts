@@ -24,13 +24,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveTestServer, type TestServer } from '@stowage/conformance/servers';
 import { ADAPTERS, belongsTo, type AdapterFacts } from './adapters.ts';
 import { packCheckout, readPackedManifest } from './pack.ts';
-import { type PackageManifest, type PackedTarball, type TarballIndex } from './workspace.ts';
+import { NPM_CACHE, NPM_OPTIONS, type PackageManifest, type PackedTarball, type TarballIndex } from './workspace.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,9 +41,6 @@ const { values } = parseArgs({
   },
 });
 
-const CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stowage', 'npm');
-// A stalled download fails after a minute rather than npm's default five.
-const NPM_OPTIONS = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `--cache=${CACHE}`, '--fetch-timeout=60000'];
 
 /** Runs a command; resolves with its output, rejects with the tail of it. */
 function exec(command: string, args: readonly string[], options: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<string> {
@@ -281,7 +278,7 @@ async function checkPackage(name: string, tarballs: ReadonlyMap<string, Tarball>
 
 async function main(): Promise<number> {
   const started = performance.now();
-  mkdirSync(CACHE, { recursive: true });
+  mkdirSync(NPM_CACHE, { recursive: true });
   const scratch = mkdtempSync(join(tmpdir(), 'stowage-tarballs-'));
   try {
     let directory: string;
@@ -299,7 +296,7 @@ async function main(): Promise<number> {
     }
     const names = values.only ?? [...tarballs.keys()];
     for (const name of names) if (!tarballs.has(name)) throw new Error(`--only ${name}: no such publishable package`);
-    console.log(`==> installing ${names.length} package${names.length === 1 ? '' : 's'} one by one from ${index.source === 'release-candidate' ? 'the release candidate' : 'the checkout'}'s tarballs (npm cache: ${CACHE})`);
+    console.log(`==> installing ${names.length} package${names.length === 1 ? '' : 's'} one by one from ${index.source === 'release-candidate' ? 'the release candidate' : 'the checkout'}'s tarballs (npm cache: ${NPM_CACHE})`);
 
     const outcomes: Outcome[] = [];
     const queue = [...names];

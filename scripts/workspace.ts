@@ -5,6 +5,7 @@
  * @module
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -127,3 +128,8 @@ export interface TarballIndex {
   source: 'release-candidate' | 'workspace';
   tarballs: PackedTarball[];
 }
+
+/** npm's cache for the install checks: kept between runs, so that a second run downloads nothing. */
+export const NPM_CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stowage', 'npm');
+/** The options of every npm install the checks run; a stalled download fails after a minute rather than npm's default five. */
+export const NPM_OPTIONS: readonly string[] = ['--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', `--cache=${NPM_CACHE}`, '--fetch-timeout=60000'];
