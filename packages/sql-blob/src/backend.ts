@@ -522,12 +522,8 @@ export class SqlBlobBackend implements Backend<SqlBlobCapabilities> {
     const modifiedAt = Date.now() / 1000;
     const present = this.#rowValues(etag, key, object, modifiedAt);
     const columns = ['key', ...present.map(([column]) => column)];
-    const { affected } = await dialect.query(
-      dialect.upsertUnless(this.#tableName, columns, `target.${dialect.quote('extra')}`, CHUNKS_MARK),
-      [dialect.keyParameter(key), ...present.map(([, value]) => value)],
-      signal,
-    );
-    return affected === 1 ? this.#written(key, object, `"${etag}"`, modifiedAt) : undefined;
+    const wrote = await dialect.upsertUnless(this.#tableName, columns, [dialect.keyParameter(key), ...present.map(([, value]) => value)], CHUNKS_MARK, signal);
+    return wrote ? this.#written(key, object, `"${etag}"`, modifiedAt) : undefined;
   }
 
   /** The columns of the main row that this table has, with their values for `object`. */

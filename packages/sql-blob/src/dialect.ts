@@ -33,6 +33,8 @@ export type DialectKind = 'sqlite' | 'postgres' | 'mysql';
 export interface QueryResult {
   rows: Record<string, unknown>[];
   affected: number;
+  /** MySQL: the id the statement reports (`LAST_INSERT_ID`). */
+  insertId?: number;
 }
 
 /** A connection (or the pool) that runs statements. */
@@ -91,11 +93,11 @@ export interface Dialect {
   /** The insert that does nothing (0 affected rows) or throws a unique violation when the key exists. */
   insertIgnoringConflict(table: string, columns: readonly string[]): string;
   /**
-   * One statement that inserts a row, or updates the row of the same key (aliased `target`) unless
-   * `column`'s text contains `mark`; 1 affected row when it wrote. Absent where the database has no
-   * such statement, or where its affected-row count cannot tell.
+   * One statement that inserts a row of `columns` (`key` first, `extra` among them), or replaces the
+   * row of the same key unless the text of its `extra` contains `mark`; true when it wrote. Absent
+   * where the database has no such statement.
    */
-  upsertUnless?(table: string, columns: readonly string[], column: string, mark: string): string;
+  upsertUnless?(table: string, columns: readonly string[], values: readonly unknown[], mark: string, signal?: AbortSignal): Promise<boolean>;
   /** Turns a key into the bound value its column compares in UTF-8 byte order. */
   keyParameter(key: string): unknown;
   /** Turns a stored key back into a string. */

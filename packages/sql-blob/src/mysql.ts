@@ -13,8 +13,15 @@ async function run(client: Queryable, sql: string, params: readonly unknown[]): 
   // Prepared statements: blobs travel as binary, not as hex text.
   const [result] = await client.execute(sql, params as never[]);
   if (Array.isArray(result)) return { rows: result as Record<string, unknown>[], affected: 0 };
-  return { rows: [], affected: (result as MySql.ResultSetHeader).affectedRows };
+  const header = result as MySql.ResultSetHeader;
+  return { rows: [], affected: header.affectedRows, insertId: header.insertId };
 }
+
+/**
+ * The id {@link MysqlDialect.upsertUnless} sets when it leaves a row alone: no AUTO_INCREMENT column
+ * reaches it, and it is exact as a JavaScript number.
+ */
+const LEFT_ALONE = Number.MAX_SAFE_INTEGER;
 
 /** MySQL/MariaDB collations that compare keys byte for byte, without padding. */
 const BYTE_EXACT_COLLATIONS = new Set(['binary', 'utf8mb4_nopad_bin', 'utf8mb4_0900_bin']);
@@ -183,6 +190,22 @@ export class MysqlDialect implements Dialect {
     // flag) so that a conflict is told apart from an insert (1); the caller then either rewrites every
     // column or rolls back.
     return `INSERT INTO ${this.quote(table)} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE \`data\` = CONCAT(\`data\`, X'00')`;
+  }
+
+  async upsertUnless(table: string, columns: readonly string[], values: readonly unknown[], mark: string, signal?: AbortSignal): Promise<boolean> {
+    const extra = this.quote('extra');
+    const keep = `${extra} IS NULL OR LOCATE('${mark}', ${extra}) = 0`;
+    // Each assignment sees the columns assigned before it, so `extra`, which `keep` reads, goes last.
+    // When the row is left alone, LAST_INSERT_ID marks it: the affected-row count alone cannot tell,
+    // since with the FOUND_ROWS flag (mysql2's default) an untouched row counts 1, as an insert does.
+    const updates = columns
+      .slice(1)
+      .filter((column) => column !== 'extra')
+      .map((column) => `${this.quote(column)} = IF(${keep}, VALUES(${this.quote(column)}), ${this.quote(column)})`);
+    updates.push(`${extra} = IF(${keep}, VALUES(${extra}), IF(LAST_INSERT_ID(${LEFT_ALONE}), ${extra}, ${extra}))`);
+    const sql = `INSERT INTO ${this.quote(table)} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON DUPLICATE KEY UPDATE ${updates.join(', ')}`;
+    const result = await this.query(sql, values, signal);
+    return result.affected > 0 && result.insertId !== LEFT_ALONE;
   }
 
   keyParameter(key: string): unknown {

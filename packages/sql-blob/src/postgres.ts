@@ -172,11 +172,13 @@ export class PostgresDialect implements Dialect {
     return `INSERT INTO ${this.quote(table)} (${columns.map((c) => this.quote(c)).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${this.quote('key')}) DO NOTHING`;
   }
 
-  upsertUnless(table: string, columns: readonly string[], column: string, mark: string): string {
+  async upsertUnless(table: string, columns: readonly string[], values: readonly unknown[], mark: string, signal?: AbortSignal): Promise<boolean> {
     const quoted = columns.map((c) => this.quote(c));
     const updates = quoted.slice(1).map((c) => `${c} = EXCLUDED.${c}`);
+    const extra = `target.${this.quote('extra')}`;
     // The mark is a constant of the code, not user input; CAST, so that a JSON column compares too.
-    return `INSERT INTO ${this.quote(table)} AS target (${quoted.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${this.quote('key')}) DO UPDATE SET ${updates.join(', ')} WHERE ${column} IS NULL OR strpos(CAST(${column} AS TEXT), '${mark}') = 0`;
+    const sql = `INSERT INTO ${this.quote(table)} AS target (${quoted.join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT (${this.quote('key')}) DO UPDATE SET ${updates.join(', ')} WHERE ${extra} IS NULL OR strpos(CAST(${extra} AS TEXT), '${mark}') = 0`;
+    return (await this.query(sql, values, signal)).affected === 1;
   }
 
   keyParameter(key: string): unknown {

@@ -1,9 +1,10 @@
 /**
- * Small unconditional writes: on PostgreSQL one statement (an upsert that leaves a row naming chunk
- * rows to the transaction that deletes them); on every database, replacing a chunked object by an
+ * Small unconditional writes: on PostgreSQL and MySQL/MariaDB one statement (an upsert that leaves
+ * a row naming chunk rows to the transaction that deletes them); on every database, replacing a chunked object by an
  * inline one, or racing both kinds on one key, leaves exactly the chunks of what the row names.
  */
 import { randomBytes } from 'node:crypto';
+import mysql from 'mysql2';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkRows, openTestBackend, testDatabases, unreferencedChunks } from './servers.ts';
@@ -54,28 +55,39 @@ describe.each(databases)('sql-blob:$database small writes', (database) => {
   });
 });
 
-const postgres = databases.find((entry) => entry.database === 'postgres')!;
-
-describe('sql-blob:postgres statements per small write', () => {
-  it.skipIf(postgres.skip !== undefined)('an unconditional inline overwrite is one statement; a conditional one or a chunked predecessor takes the transaction', async () => {
-    // Every statement any client of the driver sends, counted where the driver sends it.
-    const statements: string[] = [];
-    const query = pg.Client.prototype.query;
-    pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-      const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+/** Every statement any client of the driver sends, counted where the driver sends it; the function undoes it. */
+function countStatements(database: 'postgres' | 'mysql', statements: string[]): () => void {
+  const textOf = (argument: unknown): string | undefined =>
+    typeof argument === 'string' ? argument : ((argument as { text?: string; sql?: string } | undefined)?.text ?? (argument as { sql?: string } | undefined)?.sql);
+  const targets: [object, string][] =
+    database === 'postgres' ? [[pg.Client.prototype, 'query']] : [[Object.getPrototypeOf(mysql.Connection.prototype) as object, 'query'], [Object.getPrototypeOf(mysql.Connection.prototype) as object, 'execute']];
+  const originals = targets.map(([target, name]) => (target as Record<string, (...a: unknown[]) => unknown>)[name]!);
+  targets.forEach(([target, name], index) => {
+    const original = originals[index]!;
+    (target as Record<string, unknown>)[name] = function (this: unknown, ...args: unknown[]) {
+      const text = textOf(args[0]);
       if (text !== undefined) statements.push(text);
-      return (query as (...a: unknown[]) => unknown).apply(this, args);
-    } as typeof query;
+      return original.apply(this, args);
+    };
+  });
+  return () => targets.forEach(([target, name], index) => ((target as Record<string, unknown>)[name] = originals[index]));
+}
+
+describe.each(databases.filter((entry) => entry.database !== 'sqlite'))('sql-blob:$database statements per small write', (database) => {
+  it.skipIf(database.skip !== undefined)('an unconditional inline overwrite is one statement; a conditional one or a chunked predecessor takes the transaction', async () => {
+    const statements: string[] = [];
+    const undo = countStatements(database.database as 'postgres' | 'mysql', statements);
     try {
-      const { store } = await open(postgres);
+      const { store } = await open(database);
       await store.write('a.txt', 'one');
       statements.length = 0;
       await store.write('a.txt', 'two');
       expect(statements, statements.join('\n')).toHaveLength(1);
       await store.write('b.txt', 'new key');
-      expect(statements).toHaveLength(2);
+      expect(statements, statements.join('\n')).toHaveLength(2);
       expect(await store.readText('a.txt')).toBe('two');
       expect(await store.readText('b.txt')).toBe('new key');
+      expect((await store.stat('a.txt')).size).toBe(3);
 
       const before = await store.stat('a.txt');
       statements.length = 0;
@@ -87,8 +99,16 @@ describe('sql-blob:postgres statements per small write', () => {
       await store.write('c.bin', 'small');
       expect(statements.some((text) => /DELETE/i.test(text)), 'the chunked predecessor is deleted in the transaction').toBe(true);
       expect(await store.readText('c.bin')).toBe('small');
+      // The row it left alone came back as one the store reports written once, by the transaction.
+      const after = await store.stat('c.bin');
+      expect(after.size).toBe(5);
+      statements.length = 0;
+      await store.write('c.bin', 'smaller');
+      expect(statements, 'an inline predecessor again: one statement').toHaveLength(1);
+      expect(await store.readText('c.bin')).toBe('smaller');
+      expect((await store.stat('c.bin')).etag).not.toBe(after.etag);
     } finally {
-      pg.Client.prototype.query = query;
+      undo();
     }
   });
 });

@@ -400,7 +400,7 @@ async function overhead(context: SuiteContext, places: readonly Place[]): Promis
     }
   }
   table.notes.push(
-    'A stowage put hashes the body and writes seven columns (size, time, type, digest, etag record, metadata); the raw side is one upsert of key and bytes. On PostgreSQL a 1 KiB put is one upsert statement too; on SQLite and MariaDB it is a transaction (lock the row, check, update, switch chunk versions). Objects above 1 MiB are chunk rows for stowage and one value for the raw side.',
+    'A stowage put hashes the body and writes seven columns (size, time, type, digest, etag record, metadata); the raw side is one upsert of key and bytes. On PostgreSQL and MySQL/MariaDB a 1 KiB put is one upsert statement too; on SQLite it is a transaction (lock the row, check, update, switch chunk versions). Objects above 1 MiB are chunk rows for stowage and one value for the raw side.',
   );
 }
 
